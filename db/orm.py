@@ -1,0 +1,61 @@
+"""Tortoise set-up shared by the server, the CLI and the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+MODELS_MODULE = "db.models"
+
+
+def tortoise_config(url: str, *, max_size: int = 20) -> dict[str, Any]:
+    return {
+        "connections": {
+            "default": {
+                "engine": "tortoise.backends.asyncpg",
+                "credentials": _credentials(url, max_size),
+            }
+        },
+        "apps": {"models": {"models": [MODELS_MODULE], "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _credentials(url: str, max_size: int) -> dict[str, Any]:
+    from urllib.parse import unquote, urlsplit
+
+    p = urlsplit(url)
+    return {
+        "host": p.hostname,
+        "port": p.port or 5432,
+        "user": unquote(p.username or ""),
+        "password": unquote(p.password or ""),
+        "database": p.path.lstrip("/"),
+        "minsize": 1,
+        "maxsize": max_size,
+        # A dead connection (Postgres restarted) is dropped by the pool instead of
+        # being handed out again.
+        "max_inactive_connection_lifetime": 60,
+        "command_timeout": 30,
+    }
+
+
+async def init_orm(url: str, *, max_size: int = 20) -> None:
+    """Initialise Tortoise for this process.
+
+    The global fallback lets aiohttp handler tasks, which do not inherit the
+    start-up task's context, see the initialised ORM.
+    """
+    await Tortoise.init(config=tortoise_config(url, max_size=max_size),
+                        _enable_global_fallback=True)
+
+
+async def close_orm() -> None:
+    await Tortoise.close_connections()
+
+
+def conn() -> BaseDBAsyncClient:
+    return connections.get("default")

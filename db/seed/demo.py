@@ -1,0 +1,261 @@
+"""`pantau seed demo`: a Bandung-like city with staff, cameras and a few hundred tickets.
+
+Idempotent: every row is keyed by its code or username and skipped when present,
+so running it twice (or on every `pantau up`) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from db import events
+from db.models import (
+    ApiKey,
+    Camera,
+    Category,
+    Department,
+    District,
+    Monitor,
+    MonitorCamera,
+    Person,
+    RoutingRule,
+    Shift,
+    ShiftAssignment,
+    ShiftTemplate,
+    StaffingMinimum,
+    Ticket,
+)
+from db.passwords import hash_password
+from db.seed import city
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+DEMO_PASSWORD = "pantau-demo"
+# Printed by `pantau up` so a newcomer can file a complaint through Open311 at once.
+DEMO_OPEN311_KEY = "demo-open311-key"
+DEMO_LOGINS = [
+    ("operator", "call-center operator"),
+    ("supervisor", "shift supervisor"),
+    ("dsdabm.staff", "department staff (Roads and Drainage)"),
+    ("admin", "administrator"),
+]
+DEMO_TICKETS = 300
+ACTOR = "system:seed"
+
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(_step: str, _done: int, _total: int) -> None:
+    return None
+
+
+async def seed_demo(progress: Progress = _quiet, *, tickets: int = DEMO_TICKETS) -> dict[str, int]:
+    """Create the demo city; returns how many rows of each kind were created now."""
+    created: dict[str, int] = {}
+    created["districts"] = await _districts(progress)
+    created["departments"] = await _departments(progress)
+    created["categories"] = await _categories(progress)
+    created["cameras"] = await _cameras(progress)
+    created["monitors"] = await _monitors(progress)
+    created["people"] = await _people(progress)
+    created["shifts"] = await _shifts(progress)
+    created["api_keys"] = await _api_key()
+    created["tickets"] = await _tickets(progress, tickets)
+    return created
+
+
+async def _districts(progress: Progress) -> int:
+    n = 0
+    for i, (code, name, lat, lon) in enumerate(city.DISTRICTS, 1):
+        _, made = await District.get_or_create(code=code,
+                                               defaults={"name": name, "lat": lat, "lon": lon})
+        n += made
+        progress("districts", i, len(city.DISTRICTS))
+    return n
+
+
+async def _departments(progress: Progress) -> int:
+    n = 0
+    for i, (code, name, name_en, emergency, ack, resolve) in enumerate(city.DEPARTMENTS, 1):
+        _, made = await Department.get_or_create(code=code, defaults={
+            "name": name, "name_en": name_en, "is_emergency_service": emergency,
+            "sla_ack_minutes": ack, "sla_resolve_days": resolve})
+        n += made
+        progress("departments", i, len(city.DEPARTMENTS))
+    return n
+
+
+async def _categories(progress: Progress) -> int:
+    n = 0
+    depts = {d.code: d for d in await Department.all()}
+    for i, (code, name, name_en, dept, prio) in enumerate(city.CATEGORIES, 1):
+        cat, made = await Category.get_or_create(code=code, defaults={
+            "name": name, "name_en": name_en, "department": depts[dept],
+            "default_priority": prio, "description": name_en})
+        n += made
+        if not await RoutingRule.filter(category=cat, district=None).exists():
+            await RoutingRule.create(category=cat, district=None, department=depts[dept])
+        progress("categories", i, len(city.CATEGORIES))
+    return n
+
+
+async def _cameras(progress: Progress) -> int:
+    n = 0
+    districts = {d.code: d for d in await District.all()}
+    for i, (code, name, district, lat, lon) in enumerate(city.CAMERAS, 1):
+        _, made = await Camera.get_or_create(code=code, defaults={
+            "name": name, "district": districts[district], "lat": lat, "lon": lon,
+            "source_kind": "synthetic", "source_url": f"synthetic://{code}"})
+        n += made
+        progress("cameras", i, len(city.CAMERAS))
+    return n
+
+
+async def _monitors(progress: Progress) -> int:
+    cams = list(await Camera.all().order_by("id"))
+    specs = [
+        ("main", "Dinding utama (24 kamera)", "4x6", cams[:24], 0, True),
+        ("pusat-kota", "Pusat kota", "2x2", [c for c in cams if c.code in
+                                            ("alun-alun", "asia-afrika", "braga", "merdeka")],
+         0, True),
+        ("rotasi", "Rotasi 3x3", "3x3", cams, 20, True),
+    ]
+    n = 0
+    for i, (code, name, layout, members, rotation, alarms) in enumerate(specs, 1):
+        mon, made = await Monitor.get_or_create(code=code, defaults={
+            "name": name, "layout": layout, "rotation_seconds": rotation,
+            "show_alarms": alarms})
+        n += made
+        if made:
+            for pos, cam in enumerate(members):
+                await MonitorCamera.create(monitor=mon, camera=cam, position=pos)
+        progress("monitors", i, len(specs))
+    return n
+
+
+def _roster() -> list[tuple[str, str, list[str], str | None]]:
+    """(username, full name, roles, department) for the demo staff."""
+    rng = random.Random(19012015)  # BCC opened 19 January 2015
+    people: list[tuple[str, str, list[str], str | None]] = [
+        ("admin", "Admin Pantau", ["admin"], None),
+        ("operator", "Rina Operator", ["call_center"], None),
+        ("supervisor", "Dadang Supervisor", ["supervisor"], None),
+    ]
+    for dept in city.DEPARTMENTS:
+        people.append((f"{dept[0]}.staff", f"Staf {dept[2]}", ["department"], dept[0]))
+    for shift in ("pagi", "siang", "malam"):
+        people.append((f"spv.{shift}", f"{rng.choice(city.FIRST_NAMES)} "
+                       f"{rng.choice(city.LAST_NAMES)}", ["supervisor"], None))
+        for role, count in (("expert", 9), ("call_center", 15), ("police", 4)):
+            short = {"expert": "ahli", "call_center": "cc", "police": "polisi"}[role]
+            for k in range(1, count + 1):
+                name = f"{rng.choice(city.FIRST_NAMES)} {rng.choice(city.LAST_NAMES)}"
+                people.append((f"{short}.{shift}.{k:02d}", name, [role], None))
+    return people
+
+
+async def _people(progress: Progress) -> int:
+    roster = _roster()
+    existing = set(await Person.all().values_list("username", flat=True))
+    depts = {d.code: d for d in await Department.all()}
+    # Demo accounts share one published password, so one argon2 hash serves them
+    # all and seeding stays fast; real accounts are made with `pantau user add`.
+    pw_hash = hash_password(DEMO_PASSWORD)
+    n = 0
+    for i, (username, full_name, roles, dept) in enumerate(roster, 1):
+        if username not in existing:
+            async with in_transaction() as tx:
+                p = await Person.create(username=username, full_name=full_name,
+                                        password_hash=pw_hash, roles=roles,
+                                        department=depts[dept] if dept else None, using_db=tx)
+                await events.append(tx, "person.created", "person", p.id, ACTOR,
+                                    {"username": username, "roles": roles, "department": dept},
+                                    department_id=depts[dept].id if dept else None)
+            n += 1
+        progress("people", i, len(roster))
+    return n
+
+
+async def _shifts(progress: Progress) -> int:
+    for code, name, start, end in city.SHIFT_TEMPLATES:
+        tpl, _ = await ShiftTemplate.get_or_create(code=code, defaults={
+            "name": name, "starts_at": time.fromisoformat(start),
+            "ends_at": time.fromisoformat(end)})
+        for role, minimum in city.STAFFING.items():
+            await StaffingMinimum.get_or_create(template=tpl, role=role,
+                                                defaults={"minimum": minimum})
+    # Today's three shifts (Asia/Jakarta), rostered with the demo staff.
+    today: date = datetime.now(JAKARTA).date()
+    people = {p.username: p for p in await Person.all()}
+    n = 0
+    templates = await ShiftTemplate.all()
+    for i, tpl in enumerate(templates, 1):
+        shift, made = await Shift.get_or_create(template=tpl, day=today)
+        n += made
+        if made:
+            for username, p in people.items():
+                parts = username.split(".")
+                if (len(parts) >= 2 and parts[1] == tpl.code) or username == f"spv.{tpl.code}":
+                    await ShiftAssignment.create(shift=shift, person=p, role=p.roles[0])
+        progress("shifts", i, len(templates))
+    return n
+
+
+async def _api_key() -> int:
+    digest = hashlib.sha256(DEMO_OPEN311_KEY.encode()).hexdigest()
+    _, made = await ApiKey.get_or_create(key_hash=digest, defaults={"name": "demo app"})
+    return int(made)
+
+
+async def _tickets(progress: Progress, count: int) -> int:
+    if await Ticket.filter(reference__startswith="DEMO-").exists():
+        progress("tickets", count, count)
+        return 0
+    rng = random.Random(2015)
+    cats = list(await Category.all().prefetch_related("department"))
+    districts = list(await District.all())
+    now = datetime.now(UTC)
+    lifecycle = ["new", "new", "triaged", "routed", "routed", "acknowledged", "in_progress",
+                 "resolved", "resolved", "closed", "closed", "closed", "rejected"]
+    channels = ["open311", "open311", "open311", "web", "call112", "cctv", "walk_in"]
+    for n in range(1, count + 1):
+        cat = rng.choice(cats)
+        district = rng.choice(districts)
+        status = rng.choice(lifecycle)
+        created = now - timedelta(minutes=rng.randint(5, 60 * 24 * 30))
+        routed = status not in ("new", "triaged", "rejected")
+        dept = cat.department if routed else None
+        prio = cat.default_priority
+        if prio <= 2:
+            ack_due = created + timedelta(minutes=15)
+            resolve_due = created + timedelta(hours=4)
+        else:
+            ack_due = created + timedelta(days=3)
+            resolve_due = created + timedelta(days=8)
+        async with in_transaction() as tx:
+            t = await Ticket.create(
+                reference=f"DEMO-{n:05d}", channel=rng.choice(channels), category=cat,
+                priority=prio, status=status, district=district,
+                address=f"Kec. {district.name}, Bandung",
+                lat=district.lat + rng.uniform(-0.008, 0.008),
+                lon=district.lon + rng.uniform(-0.008, 0.008),
+                reporter_name=f"{rng.choice(city.FIRST_NAMES)} {rng.choice(city.LAST_NAMES)}",
+                reporter_phone=f"08{rng.randint(100000000, 999999999)}",
+                description=city.COMPLAINT_TEXTS.get(cat.code, cat.name),
+                department=dept, ack_due_at=ack_due, resolve_due_at=resolve_due,
+                created_at=created, using_db=tx)
+            await Ticket.filter(id=t.id).using_db(tx).update(created_at=created)
+            await events.append(tx, "ticket.created", "ticket", t.id, ACTOR,
+                                {"reference": t.reference, "status": status, "priority": prio,
+                                 "category": cat.code, "channel": t.channel,
+                                 "department_id": dept.id if dept else None,
+                                 "district_id": district.id, "seeded": True},
+                                department_id=dept.id if dept else None)
+        if n % 25 == 0 or n == count:
+            progress("tickets", n, count)
+    return count

@@ -1,0 +1,60 @@
+"""The aiohttp application factory; every resource with a lifetime is one cleanup_ctx."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import weakref
+from collections.abc import AsyncIterator
+
+import asyncpg  # type: ignore[import-untyped]
+from aiohttp import WSCloseCode, web
+
+from db.orm import close_orm, init_orm
+from server.errors import error_middleware
+from server.hub import Hub
+from server.keys import hub_key, pool_key, services_key, settings_key
+from server.routes import auth, events, health, people
+from server.settings import Settings
+
+log = logging.getLogger("pantau.server")
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    await init_orm(settings.database_url, max_size=settings.db_pool_size)
+    # A small raw pool for the hot paths (token lookup, event replay) that need
+    # no ORM; both pools drop dead connections and reconnect on their own.
+    app[pool_key] = await asyncpg.create_pool(
+        settings.database_url, min_size=1, max_size=10,
+        max_inactive_connection_lifetime=60, command_timeout=30)
+    yield
+    await app[pool_key].close()
+    await close_orm()
+
+
+async def _hub(app: web.Application) -> AsyncIterator[None]:
+    hub = Hub(app[settings_key].database_url)
+    app[hub_key] = hub
+    await hub.start()
+    yield
+    await hub.stop()
+
+
+async def _sockets(app: web.Application) -> AsyncIterator[None]:
+    sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+    app[events.sockets_key] = sockets
+    yield
+    for ws in list(sockets):
+        with contextlib.suppress(Exception):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
+    app[settings_key] = settings
+    app[services_key] = {}
+    app.cleanup_ctx.extend([_database, _hub, _sockets])
+    for table in (health.routes, auth.routes, people.routes, events.routes):
+        app.add_routes(table)
+    return app

@@ -1,0 +1,135 @@
+"""`pantau serve` (production, as in the Procfile) and `pantau up` (everything, locally)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+
+import click
+from aiohttp import web
+
+from db import migrate
+from server.cli.common import CONTEXT_SETTINGS, database, database_url_option, fail, run_async
+from server.logs import setup_logging
+from server.settings import Settings
+
+log = logging.getLogger("pantau.cli")
+
+
+def _server_options(f: Callable[..., object]) -> Callable[..., object]:
+    f = click.option("--port", envvar="PANTAU_PORT", default=8080, show_default=True,
+                     type=click.IntRange(0, 65535), help="TCP port (env PANTAU_PORT).")(f)
+    f = click.option("--host", envvar="PANTAU_HOST", default="127.0.0.1", show_default=True,
+                     help="Address to listen on (env PANTAU_HOST).")(f)
+    return database_url_option(f)
+
+
+async def serve_until_stopped(settings: Settings,
+                              on_ready: Callable[[int], Awaitable[None] | None] | None = None,
+                              ) -> None:
+    """Run the app until SIGINT/SIGTERM, then shut down every resource in order."""
+    from server.app import create_app
+
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log_format='%r %s %b %Tf')
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    port = runner.addresses[0][1] if runner.addresses else settings.port
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("listening", extra={"host": settings.host, "port": port})
+    if on_ready is not None:
+        result = on_ready(port)
+        if asyncio.iscoroutine(result):
+            await result
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        log.info("shutting down")
+        await runner.cleanup()
+
+
+@click.command("serve", context_settings=CONTEXT_SETTINGS)
+@_server_options
+def serve(database_url: str | None, host: str, port: int) -> None:
+    """Run the server: REST API, event stream, wall pages, camera relay.
+
+    Expects a migrated database (`pantau db upgrade`, the Procfile's release step).
+    """
+    settings = Settings(host=host, port=port)
+    setup_logging(settings.log_format)
+    with database(database_url) as db:
+        pending = run_async(migrate.pending(db.url))
+        if pending:
+            raise fail(f"{len(pending)} migration(s) pending: run `pantau db upgrade` first")
+        settings.database_url = db.url
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_until_stopped(settings))
+
+
+@click.command("up", context_settings=CONTEXT_SETTINGS)
+@_server_options
+@click.option("--no-seed", is_flag=True, help="Do not load the demo city.")
+def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
+    """Run the whole system locally: Postgres, migrations, demo city, server.
+
+    Without DATABASE_URL a private Postgres is created in PANTAU_DATA_DIR and
+    stopped again on Ctrl-C. A second run reuses its data.
+    """
+    from db.seed.demo import DEMO_LOGINS, DEMO_OPEN311_KEY, DEMO_PASSWORD, seed_demo
+    from server.cli.common import with_orm
+    from server.cli.database import progress_printer
+
+    started = time.monotonic()
+    settings = Settings(host=host, port=port, log_format="text")
+    setup_logging("text", logging.WARNING)
+    click.echo("pantau: starting database ...", err=True)
+    with database(database_url, start_embedded=True) as db:
+        try:
+            applied = run_async(migrate.upgrade(db.url))
+            for m in applied:
+                click.echo(f"  applied migration {m.version:04d}_{m.name}", err=True)
+            if not no_seed:
+                click.echo("pantau: loading the demo city ...", err=True)
+                run_async(with_orm(db.url, lambda: seed_demo(progress_printer())))  # type: ignore[arg-type]
+            settings.database_url = db.url
+
+            def banner(bound_port: int) -> None:
+                base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{bound_port}"
+                where = ("private Postgres in " + str(db.embedded.base_dir)) if db.embedded \
+                    else "DATABASE_URL"
+                lines = [
+                    "",
+                    f"Pantau is up in {time.monotonic() - started:.1f}s ({where})",
+                    f"  server      {base}   (health: {base}/healthz)",
+                    f"  console     pantau console --server {base}",
+                    f"  open311     {base}/open311/v2/   api_key={DEMO_OPEN311_KEY}",
+                    f"  demo logins (password: {DEMO_PASSWORD})",
+                ]
+                lines += [f"    {u:<14} {what}" for u, what in DEMO_LOGINS]
+                lines += ["  Ctrl-C stops everything.", ""]
+                click.echo("\n".join(lines))
+
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(serve_until_stopped(settings, banner))
+        finally:
+            if db.embedded is not None and db.started_here:
+                click.echo("pantau: stopping the private Postgres ...", err=True)
+                db.embedded.stop()
+    click.echo("pantau: stopped", err=True)
+
+
+COMMANDS = [serve, up]

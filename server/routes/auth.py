@@ -1,0 +1,58 @@
+"""Sign in, sign out, who am I."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from db.passwords import verify_password
+from server.auth import issue_person_token, principal_of, public, requires, unauthorised
+from server.keys import pool_key, settings_key
+from server.validation import Fields, json_body
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/auth/login")
+@public
+async def login(request: web.Request) -> web.Response:
+    f = Fields(await json_body(request))
+    username = f.text("username", max_len=40).lower()
+    password = f.text("password", max_len=200)
+    f.check()
+    pool = request.app[pool_key]
+    row = await pool.fetchrow(
+        "SELECT id, username, full_name, password_hash, roles, department_id, language, active"
+        " FROM people WHERE username = $1", username)
+    ok = verify_password(row["password_hash"] if row else None, password)
+    if not ok or row is None or not row["active"]:
+        raise unauthorised("wrong username or password")
+    ttl = timedelta(hours=request.app[settings_key].token_ttl_hours)
+    token, expires = await issue_person_token(pool, row["id"], ttl, label="login")
+    return web.json_response({
+        "token": token,
+        "expires_at": expires.isoformat(),
+        "person": {"id": row["id"], "username": row["username"], "full_name": row["full_name"],
+                   "roles": list(row["roles"]), "department_id": row["department_id"],
+                   "language": row["language"]},
+    })
+
+
+@routes.post("/api/auth/logout")
+@requires(kinds=("person", "wall"))
+async def logout(request: web.Request) -> web.Response:
+    me = principal_of(request)
+    await request.app[pool_key].execute(
+        "UPDATE auth_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+        me.token_id)
+    return web.json_response({"ok": True})
+
+
+@routes.get("/api/me")
+@requires(kinds=("person", "wall"))
+async def me(request: web.Request) -> web.Response:
+    p = principal_of(request)
+    return web.json_response({"kind": p.kind, "id": p.id, "name": p.name,
+                              "roles": sorted(p.roles), "department_id": p.department_id,
+                              "monitor_id": p.monitor_id})

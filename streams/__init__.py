@@ -1,0 +1,1 @@
+"""CCTV relay: camera sources, H.264 passthrough, WHEP, snapshots, health."""

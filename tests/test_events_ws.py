@@ -1,0 +1,141 @@
+"""/api/events: live delivery, replay with since=, visibility per role, slow clients."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import asyncpg
+from tortoise.transactions import in_transaction
+
+from db import events
+from tests.conftest import Api, next_event
+
+
+async def _append(kind: str, department_id: int | None = None, **payload: object) -> int:
+    async with in_transaction() as tx:
+        return await events.append(tx, kind, "test", "1", "person:test", dict(payload),
+                                   department_id=department_id)
+
+
+async def test_live_event_reaches_an_operator(api: Api, orm: str) -> None:
+    token = await api.login("operator")
+    ws = await api.ws(token=token)
+    assert (await ws.receive_json())["type"] == "hello"
+    eid = await _append("ticket.created", reference="X-1")
+    msg = await next_event(ws)
+    assert msg["id"] == eid and msg["payload"] == {"reference": "X-1"}
+    await ws.close()
+
+
+async def test_reconnect_with_since_replays_the_gap_in_order(api: Api, orm: str) -> None:
+    token = await api.login("operator")
+    ws = await api.ws(token=token)
+    hello = await ws.receive_json()
+    last = hello["last_id"]
+    await ws.close()
+    ids = [await _append("ticket.note_added", n=i) for i in range(5)]
+    ws = await api.ws(token=token, since=last)
+    got = [(await next_event(ws))["id"] for _ in ids]
+    assert got == ids
+    hello = await ws.receive_json()
+    assert hello == {"type": "hello", "last_id": ids[-1]}
+    live = await _append("ticket.note_added", n=99)
+    assert (await next_event(ws))["id"] == live
+    await ws.close()
+
+
+async def test_department_staff_see_only_their_department(api: Api, orm: str, db_url: str) -> None:
+    conn = await asyncpg.connect(db_url)
+    mine = await conn.fetchval("SELECT id FROM departments WHERE code = 'dsdabm'")
+    other = await conn.fetchval("SELECT id FROM departments WHERE code = 'dishub'")
+    await conn.close()
+    ws = await api.ws(token=await api.login("dsdabm.staff"))
+    await ws.receive_json()
+    await _append("ticket.routed", department_id=other)
+    await _append("alarm.raised")
+    visible = await _append("ticket.routed", department_id=mine)
+    assert (await next_event(ws))["id"] == visible
+    await ws.close()
+
+
+async def test_bad_since_is_a_400(api: Api) -> None:
+    token = await api.login("operator")
+    status, body = await api.get("/api/events?since=abc", token=token)
+    assert status == 400 and body["fields"] == {"since": "not a number"}
+
+
+async def test_events_need_a_credential(api: Api) -> None:
+    try:
+        await api.ws()
+    except aiohttp.WSServerHandshakeError as exc:
+        assert exc.status == 401
+    else:
+        raise AssertionError("unauthenticated websocket was accepted")
+
+
+async def test_slow_subscriber_is_cut_off_and_never_slows_the_others(
+        api: Api, orm: str, server: object) -> None:
+    """A client that stops reading (a frozen kiosk) overflows its bounded queue and
+    is cut off, while a healthy client still receives every event."""
+    import base64
+    import os
+
+    from server.keys import hub_key, settings_key
+
+    app = server.app  # type: ignore[attr-defined]
+    app[settings_key].subscriber_queue = 50
+    hub = app[hub_key]
+    token = await api.login("operator")
+    # The stalled client: a raw socket that completes the handshake and never reads.
+    host, port = api.base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write((f"GET /api/events HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                  f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n"
+                  ).encode())
+    await writer.drain()
+    assert b"101" in await reader.readline()
+    fast = await api.ws(token=token)
+    await fast.receive_json()
+    assert len(hub.subscribers) == 2
+    # Big events, so the stalled socket's kernel buffers fill and the server feels it.
+    blob = "x" * 64_000
+    async def read_fast() -> list[int]:
+        return [(await next_event(fast, timeout=10))["id"] for _ in range(300)]
+
+    reading = asyncio.create_task(read_fast())
+    ids = [await _append("test.burst", n=i, blob=blob) for i in range(300)]
+    assert await reading == ids
+    stalled = [s for s in hub.subscribers if s.overflowed]
+    assert len(stalled) == 1 and stalled[0].queue.qsize() <= 50
+    writer.close()
+    await fast.close()
+
+
+async def test_overflowed_subscriber_is_told_to_resync_and_loses_nothing(orm: str) -> None:
+    from server.hub import Hub
+
+    hub = Hub(orm)
+    await hub.start()
+    try:
+        start = hub.last_id
+        sub = hub.subscribe(lambda e: True, maxsize=5)
+        ids = [await _append("test.burst", n=i) for i in range(20)]
+        for _ in range(100):
+            if hub.last_id >= ids[-1]:
+                break
+            await asyncio.sleep(0.02)
+        assert sub.overflowed
+        queued = []
+        while not sub.queue.empty():
+            queued.append(sub.queue.get_nowait())
+        assert queued == [None]  # nothing but the resync signal is kept
+        # the client resyncs from the last id it was sent: the log has the rest
+        conn = await asyncpg.connect(orm)
+        rest = await events.since(conn, start)
+        await conn.close()
+        assert [e.id for e in rest] == ids
+    finally:
+        await hub.stop()

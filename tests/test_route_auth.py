@@ -1,0 +1,19 @@
+"""Every route handler declares who may call it: `requires(...)` or `public`."""
+
+from __future__ import annotations
+
+from server.app import create_app
+from server.settings import Settings
+
+
+def test_every_route_declares_its_authorisation() -> None:
+    app = create_app(Settings(database_url="postgres://x@localhost/x"))
+    undeclared = []
+    for route in app.router.routes():
+        if route.method == "HEAD":
+            continue
+        handler = route.handler
+        if not hasattr(handler, "__pantau_auth__"):
+            where = route.resource.canonical if route.resource else "?"
+            undeclared.append(f"{route.method} {where}")
+    assert not undeclared, f"routes without requires()/public: {undeclared}"

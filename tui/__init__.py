@@ -1,0 +1,1 @@
+"""The operator console: a Textual client of the Pantau server."""
