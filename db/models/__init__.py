@@ -1,7 +1,13 @@
 """Tortoise models mirroring db/migrations; the SQL files are the schema's truth and
 tests/test_schema.py proves every model field has its column."""
 
-from db.models.alarms import ALARM_STATUSES, Device, PanicAlarm
+from db.models.alarms import (
+    ALARM_STATUSES,
+    AlarmNotification,
+    Device,
+    DeviceRequestNonce,
+    PanicAlarm,
+)
 from db.models.cameras import Camera, Monitor, MonitorCamera
 from db.models.events import Event
 from db.models.people import OPERATOR_ROLES, ROLES, ApiKey, AuthToken, Person
@@ -11,7 +17,8 @@ from db.models.tickets import CHANNELS, OPEN_STATUSES, STATUSES, Ticket, TicketN
 
 __all__ = [
     "ALARM_STATUSES", "CHANNELS", "OPEN_STATUSES", "OPERATOR_ROLES", "ROLES", "SHIFT_ROLES",
-    "STATUSES", "ApiKey", "AuthToken", "Camera", "Category", "Department", "Device",
-    "District", "Event", "Monitor", "MonitorCamera", "PanicAlarm", "Person", "RoutingRule",
+    "STATUSES", "AlarmNotification", "ApiKey", "AuthToken", "Camera", "Category",
+    "Department", "Device", "DeviceRequestNonce", "District", "Event", "Monitor",
+    "MonitorCamera", "PanicAlarm", "Person", "RoutingRule",
     "Shift", "ShiftAssignment", "ShiftTemplate", "StaffingMinimum", "Ticket", "TicketNote",
 ]

@@ -1,4 +1,7 @@
-"""Panic-button devices and the alarms they raise."""
+"""Panic-button devices, the alarms they raise, replay nonces and the contact outbox.
+
+Schema: db/migrations/0001_initial.sql and 0003_alarms.sql.
+"""
 
 from tortoise import fields
 from tortoise.models import Model
@@ -8,6 +11,9 @@ from db.models.places import District
 from db.models.tickets import Ticket
 
 ALARM_STATUSES = ("raised", "acknowledged", "dispatched", "resolved", "false_alarm")
+OPEN_ALARM_STATUSES = ("raised", "acknowledged", "dispatched")
+NOTIFICATION_STATUSES = ("pending", "sent", "failed")
+CONTACT_CHANNELS = ("sms", "whatsapp")
 
 
 class Device(Model):
@@ -26,6 +32,9 @@ class Device(Model):
     enabled = fields.BooleanField(default=True)
     last_seen_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    offline_since = fields.DatetimeField(null=True)
+    secret_rotated_at = fields.DatetimeField(null=True)
+    disabled_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "devices"
@@ -49,10 +58,55 @@ class PanicAlarm(Model):
         "models.Person", null=True, related_name="acknowledged_alarms", db_constraint=False
     )
     dispatched_at = fields.DatetimeField(null=True)
+    dispatched_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", null=True, related_name="dispatched_alarms", db_constraint=False
+    )
     dispatch_unit = fields.TextField(default="")
     dispatch_note = fields.TextField(default="")
     resolved_at = fields.DatetimeField(null=True)
+    resolved_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", null=True, related_name="resolved_alarms", db_constraint=False
+    )
+    resolution_note = fields.TextField(default="")
     escalation_level = fields.IntField(default=0)
+    escalated_at = fields.DatetimeField(null=True)
+    nearest_cameras: list = fields.JSONField(default=list)  # type: ignore[type-arg]
 
     class Meta:
         table = "panic_alarms"
+
+
+class DeviceRequestNonce(Model):
+    """A signature already accepted; see server/alarms/signing.py."""
+
+    id = fields.BigIntField(primary_key=True)
+    device: fields.ForeignKeyRelation[Device] = fields.ForeignKeyField(
+        "models.Device", related_name="nonces", db_constraint=False
+    )
+    signature = fields.TextField()
+    seen_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "device_request_nonces"
+
+
+class AlarmNotification(Model):
+    """One message to one contact of the device owner (the outbox)."""
+
+    id = fields.BigIntField(primary_key=True)
+    alarm: fields.ForeignKeyRelation[PanicAlarm] = fields.ForeignKeyField(
+        "models.PanicAlarm", related_name="notifications", db_constraint=False
+    )
+    contact_name = fields.TextField()
+    channel = fields.TextField()
+    address = fields.TextField()
+    body = fields.TextField()
+    status = fields.TextField(default="pending")
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(auto_now_add=True)
+    last_error = fields.TextField(default="")
+    sent_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "alarm_notifications"
