@@ -112,7 +112,10 @@ def _free_port() -> int:
 
 
 def _port_is_free(port: int) -> bool:
+    """Free for Postgres, which binds with SO_REUSEADDR: our own old connections in
+    TIME_WAIT after a restart must not push the cluster to another port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -1,0 +1,234 @@
+"""Whole processes as production runs them: `pantau up`, two `pantau serve` on one
+database, the private Postgres, and a database that goes away and comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestServer
+
+from db import migrate
+from db.embedded import EmbeddedPostgres
+from server.settings import Settings
+from tests.conftest import Api, next_event
+
+PANTAU = str(Path(sys.executable).parent / "pantau")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_healthy(base: str, timeout: float = 20, want: int = 200) -> dict:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(base + "/healthz") as resp:
+                    last = await resp.json()
+                    if resp.status == want:
+                        return last  # type: ignore[return-value]
+            except aiohttp.ClientError as exc:
+                last = exc
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{base} not {want} in {timeout}s: {last}")
+
+
+@pytest.fixture
+def private_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="pantau-proc-"))
+    os.chmod(path, 0o711)
+    yield path
+    cluster = EmbeddedPostgres(path / "data")
+    if cluster.initialised:
+        cluster.destroy()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _serve(db_url: str, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [PANTAU, "serve", "--port", str(port)],
+        env={**os.environ, "DATABASE_URL": db_url, "PANTAU_LOG_FORMAT": "json"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.stdout.read() if proc.stdout else ""
+
+
+async def test_two_servers_deliver_each_others_events(db_url: str) -> None:
+    ports = free_port(), free_port()
+    procs = [_serve(db_url, p) for p in ports]
+    try:
+        bases = [f"http://127.0.0.1:{p}" for p in ports]
+        for base in bases:
+            await wait_healthy(base)
+        async with aiohttp.ClientSession() as session:
+            a, b = Api(bases[0], session), Api(bases[1], session)
+            admin = await a.login("admin")
+            ws_b = await b.ws(token=await b.login("supervisor"))
+            ws_a = await a.ws(token=admin)
+            await ws_a.receive_json()
+            await ws_b.receive_json()
+            new = {"username": "lintas", "full_name": "Lintas Server", "roles": ["expert"],
+                   "password": "password-123"}
+            status, _ = await a.post("/api/people", new, token=admin)
+            assert status == 201
+            seen_b = await next_event(ws_b, "person.created")
+            assert seen_b["payload"]["username"] == "lintas"
+            # and the other way round
+            status, _ = await b.post("/api/people/lintas/disable", token=await b.login("admin"))
+            assert status == 200
+            seen_a = await next_event(ws_a, "person.disabled")
+            assert seen_a["id"] > seen_b["id"]
+            await ws_a.close()
+            await ws_b.close()
+    finally:
+        logs = [_stop(p) for p in procs]
+    assert all('"msg": "listening"' in log for log in logs), logs
+
+
+def test_embedded_postgres_start_stop_restart_keeps_data(private_dir: Path) -> None:
+    cluster = EmbeddedPostgres(private_dir / "data")
+    url = cluster.start()
+    assert cluster.is_running()
+    assert (private_dir / "data" / "db.json").stat().st_mode & 0o777 == 0o600
+
+    async def write_then_read(value: str | None) -> str | None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("CREATE TABLE IF NOT EXISTS kept (v text)")
+            if value:
+                await conn.execute("INSERT INTO kept VALUES ($1)", value)
+            return await conn.fetchval("SELECT v FROM kept LIMIT 1")  # type: ignore[no-any-return]
+        finally:
+            await conn.close()
+
+    asyncio.run(write_then_read("bandung"))
+    cluster.stop()
+    assert not cluster.is_running()
+    cluster.stop()  # twice is fine
+    assert cluster.start() == url
+    assert asyncio.run(write_then_read(None)) == "bandung"
+    # it listens on loopback only and wants the password
+    bad = url.replace(url.split(":")[2].split("@")[0], "wrong")
+
+    async def refused() -> None:
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(bad)
+
+    asyncio.run(refused())
+    cluster.stop()
+
+
+def test_pantau_up_runs_everything_and_ctrl_c_stops_it(private_dir: Path) -> None:
+    env = {**os.environ, "PANTAU_DATA_DIR": str(private_dir / "data")}
+    env.pop("DATABASE_URL", None)
+    port = free_port()
+
+    def start() -> tuple[subprocess.Popen[str], float, str]:
+        began = time.monotonic()
+        proc = subprocess.Popen([PANTAU, "up", "--port", str(port)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        health = asyncio.run(wait_healthy(f"http://127.0.0.1:{port}", timeout=60))
+        assert health["status"] == "ok"
+        return proc, time.monotonic() - began, ""
+
+    proc, first, _ = start()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Pantau is up" in out and "operator" in out and "pantau-demo" in out
+    assert f"http://127.0.0.1:{port}" in out
+    assert "stopping the private Postgres" in err
+    cluster = EmbeddedPostgres(private_dir / "data")
+    assert not cluster.is_running()
+    # the second start reuses the data and is quick
+    proc, second, _ = start()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "applied migration" not in err
+    assert second < 10, f"second start took {second:.1f}s (first {first:.1f}s)"
+    assert not cluster.is_running()
+
+
+@pytest.fixture
+async def own_cluster(private_dir: Path) -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
+    cluster = EmbeddedPostgres(private_dir / "data")
+    url = cluster.start()
+    await migrate.upgrade(url)
+    from db.orm import close_orm, init_orm
+    from db.seed.demo import seed_demo
+
+    await init_orm(url, max_size=2)
+    await seed_demo(tickets=0)
+    await close_orm()
+    yield cluster, url
+    cluster.stop("immediate")
+
+
+async def test_database_outage_gives_503_then_recovers_and_replays(
+        own_cluster: tuple[EmbeddedPostgres, str]) -> None:
+    cluster, url = own_cluster
+    from server.app import create_app
+
+    app = create_app(Settings(database_url=url, log_format="text", start_streams=False))
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    base = str(srv.make_url("")).rstrip("/")
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = Api(base, session)
+            token = await api.login("supervisor")
+            ws = await api.ws(token=token)
+            last = (await ws.receive_json())["last_id"]
+
+            await asyncio.to_thread(cluster.stop, "immediate")
+            body = await wait_healthy(base, timeout=10, want=503)
+            assert body["database"]["ok"] is False
+            status, body = await api.get("/api/people", token=token)
+            assert status == 503 and body["error"] == "database_unavailable"
+
+            await asyncio.to_thread(cluster.start)
+            # Written by "another process" while this server's hub may still be
+            # reconnecting: the hub must catch up from the log.
+            conn = await asyncpg.connect(url)
+            missed = []
+            for i in range(3):
+                async with conn.transaction():
+                    missed.append(await conn.fetchval(
+                        "INSERT INTO events (kind, subject_type, subject_id, actor, payload)"
+                        " VALUES ('test.missed', 'test', $1, 'test', '{}') RETURNING id", str(i)))
+            await conn.close()
+            await wait_healthy(base, timeout=15)
+            status, _ = await api.get("/api/people", token=token)
+            assert status == 200
+            got = []
+            for _ in missed:
+                got.append((await next_event(ws, "test.missed", timeout=10))["id"])
+            assert got == missed and got[0] > last
+            await ws.close()
+    finally:
+        await srv.close()
