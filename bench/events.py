@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp  # noqa: E402
-import asyncpg  # noqa: E402
+import aiohttp
+import asyncpg
 
-from bench.common import bench_database, pct, summary  # noqa: E402
-from db import migrate  # noqa: E402
+from bench.common import bench_database, pct, summary
+from db import migrate
 
 
 async def raw_latency(url: str, n: int) -> list[float]:
