@@ -232,3 +232,24 @@ async def test_database_outage_gives_503_then_recovers_and_replays(
             await ws.close()
     finally:
         await srv.close()
+
+
+async def test_procfile_release_then_web_with_honcho(empty_db_url: str) -> None:
+    """The Procfile runs as a platform runs it: the release step, then web."""
+    from tests.conftest import PROJECT_ROOT
+
+    honcho = str(Path(sys.executable).parent / "honcho")
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": empty_db_url, "PORT": str(port),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    release = subprocess.run([honcho, "start", "release"], cwd=PROJECT_ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert release.returncode == 0, release.stdout + release.stderr
+    assert "applied 0001_initial" in release.stdout
+    web = subprocess.Popen([honcho, "start", "web"], cwd=PROJECT_ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        health = await wait_healthy(f"http://127.0.0.1:{port}")
+        assert health["hub"]["connected"] is True
+    finally:
+        _stop(web)
