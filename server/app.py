@@ -14,7 +14,7 @@ from db.orm import close_orm, init_orm
 from server.errors import error_middleware
 from server.hub import Hub
 from server.keys import hub_key, pool_key, services_key, settings_key
-from server.routes import auth, events, health, people
+from server.routes import auth, cameras, events, health, people
 from server.settings import Settings
 
 log = logging.getLogger("pantau.server")
@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
     app[settings_key] = settings
     app[services_key] = {}
-    app.cleanup_ctx.extend([_database, _hub, _sockets])
-    for table in (health.routes, auth.routes, people.routes, events.routes):
+    app.cleanup_ctx.extend([_database, _hub, _sockets, cameras.streams_ctx])
+    for table in (health.routes, auth.routes, people.routes, events.routes, cameras.routes):
         app.add_routes(table)
     return app

@@ -1,0 +1,192 @@
+"""Cameras: the list with health, WHEP playback, snapshots; and the relay's lifetime.
+
+CCTV feeds are private: only operators and paired wall displays may watch or take
+snapshots. Health changes (online/offline) become events, written by one task in
+order, so the wall and the console learn of a dead camera from the event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from tortoise.transactions import in_transaction
+
+from db import events as event_log
+from db.models import Camera
+from server.auth import ANY_OPERATOR, principal_of, requires
+from server.errors import ApiError, bad_request, not_found
+from server.keys import services_key, settings_key
+from streams.health import Health
+from streams.relay import CameraConfig, CameraFeed, Relay, RelaySettings
+from streams.snapshot import SnapshotError, Snapshots
+from streams.whep import WhepError, WhepSessions
+
+log = logging.getLogger("pantau.cameras")
+routes = web.RouteTableDef()
+
+ACTOR = "system:streams"
+WATCHERS = ("person", "wall")
+EVENT_QUEUE = 1000
+
+
+@dataclass
+class Streams:
+    """The running relay and what hangs off it; in app[services_key]["streams"]."""
+
+    relay: Relay
+    sessions: WhepSessions = field(default_factory=WhepSessions)
+    snapshots: Snapshots = field(default_factory=Snapshots)
+    health_events: asyncio.Queue[tuple[int, str, dict[str, Any]]] = field(
+        default_factory=lambda: asyncio.Queue(EVENT_QUEUE))
+
+    def on_health(self, camera_id: int, before: Health, after: Health) -> None:
+        kind = None
+        if after.online and not before.online:
+            kind = "camera.online"
+        elif after.state == "offline" and before.state != "offline":
+            kind = "camera.offline"
+        if kind is None:
+            return
+        payload = {"state": after.state, "error": after.error, "profile": after.profile}
+        try:
+            self.health_events.put_nowait((camera_id, kind, payload))
+        except asyncio.QueueFull:
+            log.warning("camera health events backed up; dropping one",
+                        extra={"camera": camera_id, "kind": kind})
+
+    async def write_events(self) -> None:
+        """One writer, so a camera's online/offline events keep their order."""
+        while True:
+            camera_id, kind, payload = await self.health_events.get()
+            try:
+                async with in_transaction() as conn:
+                    await event_log.append(conn, kind, "camera", camera_id, ACTOR, payload)
+            except Exception:
+                log.exception("could not record camera health", extra={"camera": camera_id})
+
+    async def feed(self, camera_id: int) -> CameraFeed:
+        """The feed of an enabled camera, configured from its row."""
+        cam = await Camera.get_or_none(id=camera_id, enabled=True).prefetch_related("district")
+        if cam is None:
+            raise not_found("camera")
+        return self.relay.configure(camera_config(cam))
+
+
+def camera_config(cam: Camera) -> CameraConfig:
+    label = cam.district.name if cam.district else ""
+    return CameraConfig(cam.id, cam.code, cam.name, cam.source_kind, cam.source_url, label)
+
+
+def relay_settings() -> RelaySettings:
+    return RelaySettings()
+
+
+async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The camera relay's lifetime (skipped when Settings.start_streams is False)."""
+    if not app[settings_key].start_streams:
+        yield
+        return
+    streams = Streams(Relay(relay_settings()))
+    streams.relay.health_callback = streams.on_health
+    app[services_key]["streams"] = streams
+    writer = asyncio.create_task(streams.write_events(), name="camera health events")
+    yield
+    await streams.sessions.close_all()
+    await streams.relay.close()
+    writer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await writer
+    app[services_key].pop("streams", None)
+
+
+def streams_of(request: web.Request) -> Streams:
+    streams = request.app[services_key].get("streams")
+    if streams is None:
+        raise ApiError(503, "streams_unavailable", "the camera relay is not running here")
+    return streams  # type: ignore[no-any-return]
+
+
+def _camera_id(request: web.Request) -> int:
+    raw = request.match_info["camera_id"]
+    if not raw.isdigit():
+        raise bad_request("camera id must be a number", {"camera_id": "not a number"})
+    return int(raw)
+
+
+def camera_json(cam: Camera, health: Health | None) -> dict[str, Any]:
+    return {
+        "id": cam.id, "code": cam.code, "name": cam.name,
+        "district": cam.district.name if cam.district else None,
+        "lat": cam.lat, "lon": cam.lon, "source_kind": cam.source_kind,
+        "enabled": cam.enabled,
+        "health": (health or Health()).to_json(),
+        "whep": f"/whep/cameras/{cam.id}",
+        "snapshot": f"/api/cameras/{cam.id}/snapshot.jpg",
+    }
+
+
+@routes.get("/api/cameras")
+@requires(kinds=WATCHERS)
+async def list_cameras(request: web.Request) -> web.Response:
+    cams = await Camera.all().order_by("id").prefetch_related("district")
+    streams = request.app[services_key].get("streams")
+    health = streams.relay.health() if streams is not None else {}
+    return web.json_response([camera_json(c, health.get(c.id)) for c in cams])
+
+
+@routes.post("/whep/cameras/{camera_id}")
+@requires(ANY_OPERATOR, kinds=WATCHERS)
+async def whep_offer(request: web.Request) -> web.Response:
+    """WHEP: an SDP offer in, 201 with the answer and the session's Location out."""
+    if request.content_type != "application/sdp":
+        raise ApiError(415, "unsupported_media_type", "send the offer as application/sdp")
+    offer = await request.text()
+    if len(offer) > 64 * 1024:
+        raise bad_request("offer too large")
+    streams = streams_of(request)
+    feed = await streams.feed(_camera_id(request))
+    try:
+        session, answer = await streams.sessions.open(
+            feed, offer, token_id=principal_of(request).token_id)
+    except WhepError as exc:
+        raise ApiError(exc.status, "whep_rejected", str(exc)) from exc
+    location = f"/whep/sessions/{session.id}"
+    return web.Response(status=201, text=answer, content_type="application/sdp",
+                        headers={"Location": location,
+                                 "Access-Control-Expose-Headers": "Location"})
+
+
+@routes.delete("/whep/sessions/{session_id}")
+@requires(ANY_OPERATOR, kinds=WATCHERS)
+async def whep_delete(request: web.Request) -> web.Response:
+    streams = streams_of(request)
+    sid = request.match_info["session_id"]
+    session = streams.sessions.sessions.get(sid)
+    if session is None:
+        raise not_found("session")
+    caller = principal_of(request)
+    if session.token_id is not None and caller.token_id != session.token_id \
+            and not caller.is_operator:
+        raise ApiError(403, "forbidden", "not your session")
+    await streams.sessions.close(sid)
+    return web.Response(status=200)
+
+
+@routes.get("/api/cameras/{camera_id}/snapshot.jpg")
+@requires(ANY_OPERATOR, kinds=WATCHERS)
+async def snapshot(request: web.Request) -> web.Response:
+    streams = streams_of(request)
+    feed = await streams.feed(_camera_id(request))
+    try:
+        snap = await streams.snapshots.get(feed)
+    except SnapshotError as exc:
+        raise ApiError(503, "camera_offline", str(exc), headers={"Retry-After": "3"}) from exc
+    return web.Response(body=snap.jpeg, content_type="image/jpeg", headers={
+        "Cache-Control": "private, max-age=2",
+        "X-Snapshot-Taken-At": f"{snap.taken_at:.3f}"})
