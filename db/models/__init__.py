@@ -12,13 +12,20 @@ from db.models.cameras import Camera, Monitor, MonitorCamera
 from db.models.events import Event
 from db.models.people import OPERATOR_ROLES, ROLES, ApiKey, AuthToken, Person
 from db.models.places import Category, Department, District, RoutingRule
-from db.models.shifts import SHIFT_ROLES, Shift, ShiftAssignment, ShiftTemplate, StaffingMinimum
+from db.models.shifts import (
+    SHIFT_ROLES,
+    Shift,
+    ShiftAssignment,
+    ShiftHandover,
+    ShiftTemplate,
+    StaffingMinimum,
+)
 from db.models.tickets import CHANNELS, OPEN_STATUSES, STATUSES, Ticket, TicketNote
 
 __all__ = [
     "ALARM_STATUSES", "CHANNELS", "OPEN_STATUSES", "OPERATOR_ROLES", "ROLES", "SHIFT_ROLES",
     "STATUSES", "AlarmNotification", "ApiKey", "AuthToken", "Camera", "Category",
     "Department", "Device", "DeviceRequestNonce", "District", "Event", "Monitor",
-    "MonitorCamera", "PanicAlarm", "Person", "RoutingRule",
-    "Shift", "ShiftAssignment", "ShiftTemplate", "StaffingMinimum", "Ticket", "TicketNote",
+    "MonitorCamera", "PanicAlarm", "Person", "RoutingRule", "Shift", "ShiftAssignment",
+    "ShiftHandover", "ShiftTemplate", "StaffingMinimum", "Ticket", "TicketNote",
 ]
