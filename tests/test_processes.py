@@ -253,3 +253,47 @@ async def test_procfile_release_then_web_with_honcho(empty_db_url: str) -> None:
         assert health["hub"]["connected"] is True
     finally:
         _stop(web)
+
+
+def test_embedded_postgres_as_an_ordinary_user() -> None:
+    """Without root the cluster runs as the user itself (no runuser)."""
+    import pwd
+
+    from tests.conftest import PROJECT_ROOT
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch to an unprivileged user")
+    site = Path(asyncpg.__file__).resolve().parent.parent
+    readable = all(os.stat(p).st_mode & 0o005 == 0o005
+                   for p in [PROJECT_ROOT, *PROJECT_ROOT.parents, site, *site.parents])
+    if not readable or not Path("/usr/bin/python3").exists():
+        pytest.skip("the checkout or its packages are not readable by other users here")
+    user = pwd.getpwnam("nobody")
+    home = Path(tempfile.mkdtemp(prefix="pantau-nobody-"))
+    os.chown(home, user.pw_uid, user.pw_gid)
+    code = (
+        "import asyncio, asyncpg\n"
+        "from pathlib import Path\n"
+        "from db.embedded import EmbeddedPostgres, default_data_dir\n"
+        "e = EmbeddedPostgres(default_data_dir())\n"
+        "url = e.start()\n"
+        "async def q():\n"
+        "    c = await asyncpg.connect(url)\n"
+        "    print('user', await c.fetchval('SELECT current_user'))\n"
+        "    await c.close()\n"
+        "asyncio.run(q())\n"
+        "e.stop()\n"
+        "print('dir', e.base_dir)\n"
+    )
+    try:
+        proc = subprocess.run(
+            ["runuser", "-u", "nobody", "--", "env", f"HOME={home}", "/usr/bin/python3",
+             "-c", code],
+            env={"PATH": os.environ["PATH"], "HOME": str(home),
+                 "PYTHONPATH": f"{PROJECT_ROOT}:{site}"},
+            capture_output=True, text=True, timeout=60, cwd=home)
+        assert proc.returncode == 0, proc.stderr
+        assert "user pantau" in proc.stdout
+        assert f"dir {home}/.local/share/pantau" in proc.stdout
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
