@@ -11,10 +11,13 @@ import asyncpg  # type: ignore[import-untyped]
 from aiohttp import WSCloseCode, web
 
 from db.orm import close_orm, init_orm
+from server.alarms.scheduler import setup_alarms
 from server.errors import error_middleware
 from server.hub import Hub
 from server.keys import hub_key, pool_key, services_key, settings_key
+from server.routes import alarms as alarm_routes
 from server.routes import auth, cameras, events, health, people
+from server.routes import devices as device_routes
 from server.settings import Settings
 
 log = logging.getLogger("pantau.server")
@@ -57,4 +60,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_database, _hub, _sockets, cameras.streams_ctx])
     for table in (health.routes, auth.routes, people.routes, events.routes, cameras.routes):
         app.add_routes(table)
+    # Panic alarms: their config and timers (after the database), their routes.
+    setup_alarms(app)
+    app.add_routes(alarm_routes.routes)
+    app.add_routes(device_routes.routes)
     return app

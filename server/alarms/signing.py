@@ -1,0 +1,128 @@
+"""Device request signing: HMAC-SHA256 over method, path, timestamp and body.
+
+A device sends
+  X-Pantau-Device:    its code
+  X-Pantau-Timestamp: Unix seconds when it signed
+  X-Pantau-Signature: hex HMAC-SHA256(secret, canonical)
+where canonical = METHOD "\\n" PATH(+query) "\\n" TIMESTAMP "\\n" hex SHA-256(body).
+
+Signing the body's hash (not the body) keeps the canonical form unambiguous;
+the timestamp bounds how long a captured request is worth anything, and the
+signature itself is remembered for that window (device_request_nonces) so it
+cannot be replayed inside it either. Retries re-sign with a fresh timestamp and
+keep their Idempotency-Key, which is what makes a retry one alarm, not two.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from server.alarms.config import config_of
+from server.auth import Principal, authenticate, forbidden, requires, unauthorised
+from server.errors import ApiError
+from server.keys import pool_key
+
+log = logging.getLogger("pantau.devices")
+
+DEVICE_HEADER = "X-Pantau-Device"
+TIMESTAMP_HEADER = "X-Pantau-Timestamp"
+SIGNATURE_HEADER = "X-Pantau-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+_CODE = re.compile(r"^[a-z0-9_-]{2,60}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def canonical(method: str, path: str, timestamp: str, body: bytes) -> bytes:
+    """The exact bytes both sides sign."""
+    digest = hashlib.sha256(body).hexdigest()
+    return f"{method.upper()}\n{path}\n{timestamp}\n{digest}".encode()
+
+
+def sign(secret: str, method: str, path: str, timestamp: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), canonical(method, path, timestamp, body),
+                    hashlib.sha256).hexdigest()
+
+
+def signed_headers(code: str, secret: str, method: str, path: str, body: bytes,
+                   *, now: float | None = None) -> dict[str, str]:
+    """The headers a device adds to one request (used by the CLI, tests and bench)."""
+    ts = str(int(now if now is not None else time.time()))
+    return {DEVICE_HEADER: code, TIMESTAMP_HEADER: ts,
+            SIGNATURE_HEADER: sign(secret, method, path, ts, body),
+            "Content-Type": "application/json"}
+
+
+def refuse(request: web.Request, error: ApiError, reason: str, code: str) -> ApiError:
+    """Log every refused device request: a flood of them is an attack or a broken unit."""
+    log.warning("device request refused", extra={
+        "reason": reason, "device": code[:60], "path": request.path,
+        "remote": request.remote, "status": error.status})
+    return error
+
+
+async def authenticate_device(request: web.Request) -> Principal:
+    """Verify a device-signed request and return its principal, or raise 401/403.
+
+    Called from server.auth.authenticate when the request names a device. The
+    replay check (the signature seen before) happens in the handler's transaction
+    (lifecycle.remember_signature), so a request whose work failed can be sent again.
+    """
+    code = request.headers.get(DEVICE_HEADER, "").strip()
+    ts_raw = request.headers.get(TIMESTAMP_HEADER, "").strip()
+    signature = request.headers.get(SIGNATURE_HEADER, "").strip().lower()
+    if not code or not ts_raw or not signature:
+        raise refuse(request, unauthorised("unsigned device request"), "unsigned", code)
+    if not _CODE.match(code) or not _HEX64.match(signature):
+        raise refuse(request, unauthorised("malformed device credentials"), "malformed", code)
+    try:
+        ts = int(ts_raw)
+    except ValueError:
+        raise refuse(request, unauthorised("bad timestamp"), "bad_timestamp", code) from None
+    if abs(time.time() - ts) > config_of(request.app).clock_window_s:
+        raise refuse(request, unauthorised("timestamp outside the allowed window; "
+                                            "check the device clock"), "stale", code)
+    row = await request.app[pool_key].fetchrow(
+        "SELECT id, code, secret, enabled FROM devices WHERE code = $1", code)
+    body = await request.read()
+    # Compare against a signature even for an unknown device, so timing does not
+    # tell an attacker which device codes exist.
+    secret = row["secret"] if row is not None else "unknown-device"
+    expected = sign(secret, request.method, request.raw_path, ts_raw, body)
+    if not hmac.compare_digest(expected, signature) or row is None:
+        reason = "unknown_device" if row is None else "bad_signature"
+        raise refuse(request, unauthorised("signature does not verify"), reason, code)
+    if not row["enabled"]:
+        raise refuse(request, forbidden("device is disabled"), "disabled", code)
+    principal = Principal("device", int(row["id"]), str(row["code"]))
+    request["principal"] = principal
+    request["device_signature"] = signature
+    return principal
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def device_endpoint(handler: Handler) -> Handler:
+    """`requires(kinds=("device",))`, plus a logged 401 for a request with no signature.
+
+    Without the device headers the generic auth sees no credential at all; for a
+    device endpoint that is itself worth a log line (a misconfigured unit, a probe).
+    """
+    inner = requires(kinds=("device",))(handler)
+
+    @functools.wraps(inner)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        if DEVICE_HEADER not in request.headers and await authenticate(request) is None:
+            raise refuse(request, unauthorised("unsigned device request"), "unsigned", "")
+        return await inner(request)
+
+    return wrapper
