@@ -26,7 +26,14 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from server.alarms.config import config_of
-from server.auth import Principal, authenticate, forbidden, requires, unauthorised
+from server.auth import (
+    Principal,
+    authenticate,
+    forbidden,
+    principal_key,
+    requires,
+    unauthorised,
+)
 from server.errors import ApiError
 from server.keys import pool_key
 
@@ -39,6 +46,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _CODE = re.compile(r"^[a-z0-9_-]{2,60}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# The verified request's signature, for the replay check in the handler's transaction.
+signature_key = web.RequestKey("device_signature", str)
 
 
 def canonical(method: str, path: str, timestamp: str, body: bytes) -> bytes:
@@ -103,8 +112,8 @@ async def authenticate_device(request: web.Request) -> Principal:
     if not row["enabled"]:
         raise refuse(request, forbidden("device is disabled"), "disabled", code)
     principal = Principal("device", int(row["id"]), str(row["code"]))
-    request["principal"] = principal
-    request["device_signature"] = signature
+    request[principal_key] = principal
+    request[signature_key] = signature
     return principal
 
 

@@ -8,7 +8,13 @@ from tortoise import connections
 from server.alarms import lifecycle
 from server.alarms.lifecycle import AlarmError, Replayed
 from server.alarms.scheduler import outbox_wake_key
-from server.alarms.signing import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY, device_endpoint, refuse
+from server.alarms.signing import (
+    IDEMPOTENCY_HEADER,
+    IDEMPOTENCY_KEY,
+    device_endpoint,
+    refuse,
+    signature_key,
+)
 from server.auth import ANY_OPERATOR, principal_of, requires, unauthorised
 from server.errors import ApiError, bad_request, not_found
 from server.validation import Fields, json_body
@@ -49,7 +55,7 @@ async def raise_alarm(request: web.Request) -> web.Response:
     me = principal_of(request)
     try:
         alarm, created = await lifecycle.raise_alarm(
-            me.id, key, signature=request["device_signature"], lat=lat, lon=lon,
+            me.id, key, signature=request[signature_key], lat=lat, lon=lon,
             actor=me.actor)
     except Replayed:
         raise refuse(request, unauthorised("request already used (replay)"), "replay",

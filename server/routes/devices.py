@@ -7,7 +7,7 @@ from tortoise import connections
 
 from server.alarms import devices
 from server.alarms.lifecycle import Replayed
-from server.alarms.signing import device_endpoint, refuse
+from server.alarms.signing import device_endpoint, refuse, signature_key
 from server.auth import SUPERVISORS, principal_of, requires, unauthorised
 from server.errors import ApiError, bad_request, not_found
 from server.validation import Fields, json_body
@@ -92,7 +92,7 @@ async def device_heartbeat(request: web.Request) -> web.Response:
     await json_body(request)  # any JSON object; reserved for battery/firmware later
     me = principal_of(request)
     try:
-        result = await devices.heartbeat(me.id, signature=request["device_signature"],
+        result = await devices.heartbeat(me.id, signature=request[signature_key],
                                          actor=me.actor)
     except Replayed:
         raise refuse(request, unauthorised("request already used (replay)"), "replay",
