@@ -18,7 +18,9 @@ from server.keys import hub_key, pool_key, services_key, settings_key
 from server.routes import alarms as alarm_routes
 from server.routes import auth, cameras, events, health, people
 from server.routes import devices as device_routes
+from server.routes import tickets as ticket_routes
 from server.settings import Settings
+from server.tickets.scheduler import sla_scheduler
 
 log = logging.getLogger("pantau.server")
 
@@ -64,4 +66,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_alarms(app)
     app.add_routes(alarm_routes.routes)
     app.add_routes(device_routes.routes)
+    # Tickets: REST API and the SLA breach scheduler.
+    app.add_routes(ticket_routes.routes)
+    app.cleanup_ctx.append(sla_scheduler)
     return app
