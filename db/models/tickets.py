@@ -42,6 +42,15 @@ class Ticket(Model):
     ack_due_at = fields.DatetimeField(null=True)
     resolve_due_at = fields.DatetimeField(null=True)
     sla_paused_at = fields.DatetimeField(null=True)
+    sla_paused_seconds = fields.IntField(default=0)
+    sla_started_at = fields.DatetimeField(auto_now_add=True)
+    ack_breached_at = fields.DatetimeField(null=True)
+    resolve_breached_at = fields.DatetimeField(null=True)
+    suggested_department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
+        "models.Department", null=True, related_name="suggested_tickets", db_constraint=False
+    )
+    merged_from_status = fields.TextField(default="")
+    attributes: dict = fields.JSONField(default=dict)  # type: ignore[type-arg]
     merged_into: fields.ForeignKeyNullableRelation["Ticket"] = fields.ForeignKeyField(
         "models.Ticket", null=True, related_name="merged_children", db_constraint=False
     )
@@ -68,6 +77,10 @@ class TicketNote(Model):
         "models.Person", null=True, related_name="notes", db_constraint=False
     )
     body = fields.TextField()
+    # Where the note was written; a merge moves notes to the master, unmerge back.
+    origin_ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "models.Ticket", null=True, related_name="originated_notes", db_constraint=False
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

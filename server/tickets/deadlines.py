@@ -1,0 +1,47 @@
+"""Keeping a ticket's stored due times right when what they depend on changes.
+
+Due times depend on the priority, the responsible department's policy (the
+routed department, else the suggested one, else the category's), when the clock
+started and how long it was paused. A change to any of those recomputes them; a
+due time that moved also clears its breach mark, so a new miss is a new breach.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from server.tickets import places
+from server.tickets.sla import Policy, due_times
+
+
+async def policy_for(conn: BaseDBAsyncClient, department_id: int | None,
+                     category_id: int | None) -> Policy:
+    dept_id = department_id
+    if dept_id is None and category_id is not None:
+        rows = await conn.execute_query_dict(
+            "SELECT department_id FROM categories WHERE id = $1", [category_id])
+        dept_id = rows[0]["department_id"] if rows else None
+    return Policy.from_row(await places.department_by_id(conn, dept_id))
+
+
+async def with_due_times(conn: BaseDBAsyncClient, row: dict[str, Any],
+                         values: dict[str, Any]) -> dict[str, Any]:
+    """`values` plus recomputed due times (and cleared breach marks) for the ticket
+    `row` as it will be once `values` are written."""
+    merged = {**row, **values}
+    dept = merged["department_id"] or merged.get("suggested_department_id")
+    policy = await policy_for(conn, dept, merged["category_id"])
+    started = merged.get("sla_started_at") or merged["created_at"] or datetime.now(UTC)
+    ack, resolve = due_times(merged["priority"], started, policy,
+                             merged.get("sla_paused_seconds") or 0)
+    out = dict(values)
+    if ack != row.get("ack_due_at"):
+        out["ack_due_at"] = ack
+        out["ack_breached_at"] = None
+    if resolve != row.get("resolve_due_at"):
+        out["resolve_due_at"] = resolve
+        out["resolve_breached_at"] = None
+    return out

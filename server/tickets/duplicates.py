@@ -1,0 +1,133 @@
+"""Duplicates: finding them when a ticket arrives, merging them, and undoing a merge.
+
+A candidate has the same category, lies within RADIUS_M metres and was filed
+within WINDOW of the ticket. Merging keeps the master: the duplicate becomes
+`merged` (pointing at the master), its notes move to the master and its
+reporter is listed among the master's reporters (derived from the merged
+tickets, so nothing is copied and an unmerge has nothing to clean up). Unmerge
+puts the duplicate back in the status it had and moves its own notes back.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from server.auth import Principal
+from server.errors import bad_request, conflict
+from server.tickets import store
+from server.tickets.records import iso
+from server.tickets.sla import OPEN_STATUSES
+
+RADIUS_M = 250
+WINDOW = timedelta(hours=72)
+MAX_BULK = 100
+# A degree of latitude is ~111 km; at Bandung's latitude a degree of longitude
+# is ~110 km, so this box holds the whole circle and lets the index narrow first.
+_BOX_DEG = 0.003
+
+_CANDIDATES = f"""
+SELECT * FROM (
+  SELECT o.id, o.reference, o.status, o.created_at, o.description,
+         6371000 * 2 * asin(sqrt(power(sin(radians(o.lat - t.lat) / 2), 2)
+           + cos(radians(t.lat)) * cos(radians(o.lat))
+           * power(sin(radians(o.lon - t.lon) / 2), 2))) AS metres
+  FROM tickets t
+  JOIN tickets o ON o.category_id = t.category_id
+   AND o.created_at BETWEEN t.created_at - $2::interval AND t.created_at + $2::interval
+   AND o.id <> t.id AND o.status NOT IN ('merged', 'rejected')
+   AND o.lat BETWEEN t.lat - {_BOX_DEG} AND t.lat + {_BOX_DEG}
+   AND o.lon BETWEEN t.lon - {_BOX_DEG} AND t.lon + {_BOX_DEG}
+  WHERE t.id = $1
+) s WHERE metres <= {RADIUS_M} ORDER BY metres, id LIMIT 10
+"""
+
+
+async def candidates(conn: BaseDBAsyncClient, ticket_id: int) -> list[dict[str, Any]]:
+    """Possible duplicates of a ticket, nearest first."""
+    rows = await conn.execute_query_dict(_CANDIDATES, [ticket_id, WINDOW])
+    return [{"id": r["id"], "reference": r["reference"], "status": r["status"],
+             "created_at": iso(r["created_at"]), "distance_m": round(r["metres"], 1),
+             "description": r["description"]} for r in rows]
+
+
+async def co_reporters(conn: BaseDBAsyncClient, ticket_id: int) -> list[dict[str, Any]]:
+    """Reporters of the tickets merged into this one."""
+    rows = await conn.execute_query_dict(
+        "SELECT reference, reporter_name, reporter_phone, reporter_email, anonymous"
+        " FROM tickets WHERE merged_into_id = $1 ORDER BY id", [ticket_id])
+    return [{"reference": r["reference"], "name": r["reporter_name"],
+             "phone": r["reporter_phone"], "email": r["reporter_email"]}
+            for r in rows if not r["anonymous"]]
+
+
+def _check_master(master: dict[str, Any]) -> None:
+    if master["status"] in ("merged", "rejected"):
+        raise conflict(f"cannot merge into a ticket that is {master['status']}",
+                       "invalid_transition")
+
+
+async def _merge_locked(tx: BaseDBAsyncClient, child: dict[str, Any],
+                        master: dict[str, Any]) -> None:
+    if child["id"] == master["id"]:
+        raise bad_request("a ticket cannot be merged into itself", {"into": "same ticket"})
+    store.require_status(child, OPEN_STATUSES, "merge")
+    _check_master(master)
+    await store.update(tx, child["id"], {"status": "merged", "merged_into_id": master["id"],
+                                         "merged_from_status": child["status"],
+                                         "sla_paused_at": None})
+    await tx.execute_query("UPDATE ticket_notes SET ticket_id = $2 WHERE ticket_id = $1",
+                           [child["id"], master["id"]])
+
+
+async def _lock_all(tx: BaseDBAsyncClient, ids: list[int], principal: Principal
+                    ) -> dict[int, dict[str, Any]]:
+    """Lock tickets in id order, so two merges over the same tickets cannot deadlock."""
+    return {i: await store.locked(tx, i, principal) for i in sorted(set(ids))}
+
+
+async def merge(child_id: int, into_id: int, principal: Principal,
+                version: int) -> dict[str, Any]:
+    store.require_operator(principal, "merge")
+    async with in_transaction() as tx:
+        rows = await _lock_all(tx, [child_id, into_id], principal)
+        child, master = rows[child_id], rows[into_id]
+        store.check_version(child, version)
+        await _merge_locked(tx, child, master)
+        return await store.commit(tx, child, child_id, "ticket.merged", principal.actor,
+                                  into=master["reference"], into_id=into_id)
+
+
+async def bulk_merge(into_id: int, ids: list[int], principal: Principal) -> list[dict[str, Any]]:
+    """Merge many duplicates into one master: all of them or none."""
+    store.require_operator(principal, "merge")
+    if not ids or len(ids) > MAX_BULK:
+        raise bad_request(f"give 1 to {MAX_BULK} ticket ids", {"ids": f"1 to {MAX_BULK} ids"})
+    async with in_transaction() as tx:
+        rows = await _lock_all(tx, [into_id, *ids], principal)
+        master = rows[into_id]
+        children = [rows[i] for i in dict.fromkeys(ids)]
+        for child in children:
+            await _merge_locked(tx, child, master)
+        # The appends come last, after every state row is written.
+        return [await store.commit(tx, child, child["id"], "ticket.merged", principal.actor,
+                                   into=master["reference"], into_id=into_id, bulk=True)
+                for child in children]
+
+
+async def unmerge(child_id: int, principal: Principal,
+                  version: int | None = None) -> dict[str, Any]:
+    store.require_operator(principal, "unmerge")
+    async with in_transaction() as tx:
+        child = await store.locked(tx, child_id, principal, version)
+        if child["status"] != "merged":
+            raise conflict("only a merged ticket can be unmerged", "invalid_transition")
+        await store.update(tx, child_id, {"status": child["merged_from_status"] or "triaged",
+                                          "merged_into_id": None, "merged_from_status": ""})
+        await tx.execute_query(
+            "UPDATE ticket_notes SET ticket_id = $1 WHERE origin_ticket_id = $1", [child_id])
+        return await store.commit(tx, child, child_id, "ticket.unmerged", principal.actor,
+                                  from_reference=child["m_reference"])

@@ -1,0 +1,37 @@
+"""Public ticket references: BDG-YYMM-NNNNN (month in Asia/Jakarta, dense per month).
+
+A reporter reads the reference out over the phone, so it is short, upper-case
+and says when the ticket was filed. Numbers come from one counter row per month,
+bumped inside the creating transaction: a rolled-back intake leaves no gap
+visible to anyone else. The demo seed's DEMO-NNNNN references are ordinary
+references as far as every lookup is concerned.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from server.tickets.calendar import JAKARTA
+
+PREFIX = "BDG"
+REFERENCE = re.compile(r"^(?:BDG-\d{4}-\d{5,}|DEMO-\d{5,}|BENCH-\d+)$")
+
+_BUMP = """
+INSERT INTO ticket_reference_counters (month, last_value) VALUES ($1, 1)
+ON CONFLICT (month) DO UPDATE SET last_value = ticket_reference_counters.last_value + 1
+RETURNING last_value
+"""
+
+
+def looks_like_reference(text: str) -> bool:
+    return bool(REFERENCE.match(text.strip().upper()))
+
+
+async def next_reference(tx: BaseDBAsyncClient, now: datetime) -> str:
+    """The next reference for a ticket created at `now`; call inside its transaction."""
+    month = now.astimezone(JAKARTA).strftime("%y%m")
+    rows = await tx.execute_query_dict(_BUMP, [month])
+    return f"{PREFIX}-{month}-{int(rows[0]['last_value']):05d}"
