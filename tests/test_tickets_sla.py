@@ -1,0 +1,171 @@
+"""SLA: the working-day calendar, due times per family, the SLA state in Python
+and in SQL agreeing, and the scheduler raising each breach exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestServer
+from tortoise.transactions import in_transaction
+
+from server.tickets import sla
+from server.tickets.calendar import JAKARTA, add_working_days, is_working_day
+from server.tickets.scheduler import scan
+from server.tickets.sla import Policy, due_times
+from tests.conftest import Api, next_event
+
+
+def jkt(*args: int) -> datetime:
+    return datetime(*args, tzinfo=JAKARTA)  # type: ignore[misc]
+
+
+def test_weekends_and_public_holidays_are_not_working_days() -> None:
+    assert is_working_day(jkt(2026, 11, 27).date())  # a Friday
+    assert not is_working_day(jkt(2026, 11, 28).date())  # Saturday
+    assert not is_working_day(jkt(2026, 8, 17).date())  # Independence Day (Monday)
+    assert not is_working_day(jkt(2026, 3, 20).date())  # Idul Fitri
+    assert not is_working_day(jkt(2027, 12, 25).date())  # fixed-date holiday, any year
+
+
+def test_working_days_skip_weekends_and_holidays() -> None:
+    # Friday 10:00 + 3 working days = Wednesday 10:00.
+    assert add_working_days(jkt(2026, 11, 27, 10), 3) == jkt(2026, 12, 2, 10)
+    # Saturday counts from Monday 00:00: + 1 working day = Tuesday 00:00.
+    assert add_working_days(jkt(2026, 11, 28, 15), 1) == jkt(2026, 12, 1, 0)
+    # Friday 14 Aug 2026 + 1: Monday 17 Aug is Independence Day, so Tuesday.
+    assert add_working_days(jkt(2026, 8, 14, 9), 1) == jkt(2026, 8, 18, 9)
+    # Christmas Eve (Thursday) + 1: the 25th is a holiday, then a weekend.
+    assert add_working_days(jkt(2026, 12, 24, 9), 1) == jkt(2026, 12, 28, 9)
+
+
+def test_emergencies_in_minutes_complaints_in_working_days() -> None:
+    policy = Policy(ack_minutes=5, dispatch_minutes=20, verify_days=3, resolve_days=5)
+    start = jkt(2026, 11, 27, 10).astimezone(UTC)
+    ack, dispatch = due_times(1, start, policy)
+    assert ack - start == timedelta(minutes=5) and dispatch - start == timedelta(minutes=20)
+    ack, resolve = due_times(3, start, policy)
+    assert ack == jkt(2026, 12, 2, 10) and resolve == jkt(2026, 12, 4, 10)
+    _, shifted = due_times(3, start, policy, paused_seconds=3600)
+    assert shifted - resolve == timedelta(hours=1)
+
+
+def _row(**over: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    row = {"status": "routed", "priority": 3, "acknowledged_at": None, "sla_paused_at": None,
+           "created_at": now - timedelta(hours=10), "ack_due_at": now + timedelta(hours=10),
+           "resolve_due_at": now + timedelta(hours=20)}
+    row.update(over)
+    return row
+
+
+def test_sla_state_rules() -> None:
+    now = datetime.now(UTC)
+    assert sla.sla_state(_row(), now) == "ok"
+    assert sla.sla_state(_row(ack_due_at=now + timedelta(hours=1)), now) == "due_soon"
+    assert sla.sla_state(_row(ack_due_at=now - timedelta(minutes=1)), now) == "breached"
+    # An acknowledged ticket no longer runs the ack clock.
+    assert sla.sla_state(_row(status="acknowledged", acknowledged_at=now,
+                              ack_due_at=now - timedelta(hours=1)), now) == "ok"
+    # An emergency meets its second deadline on dispatch.
+    assert sla.sla_state(_row(status="in_progress", priority=1, acknowledged_at=now,
+                              resolve_due_at=now - timedelta(hours=1)), now) == "ok"
+    assert sla.sla_state(_row(status="in_progress", priority=3, acknowledged_at=now,
+                              resolve_due_at=now - timedelta(hours=1)), now) == "breached"
+    assert sla.sla_state(_row(sla_paused_at=now, ack_due_at=now - timedelta(hours=1)),
+                         now) == "paused"
+    assert sla.sla_state(_row(status="resolved", ack_due_at=now - timedelta(hours=1)),
+                         now) == "met"
+
+
+async def test_sql_sla_filter_agrees_with_the_ticket_json(api: Api, orm: str) -> None:
+    """The demo seed's tickets span every SLA state; each sla= page must hold
+    exactly the tickets whose JSON says that state."""
+    op = api.as_user(await api.login("operator"))
+    seen: dict[str, set[int]] = {}
+    for state in ("ok", "due_soon", "breached", "paused"):
+        s, page = await op.get(f"/api/tickets?sla={state}&limit=200")
+        assert s == 200, page
+        assert all(t["sla_state"] == state for t in page["items"]), state
+        seen[state] = {t["id"] for t in page["items"]}
+    s, everything = await op.get("/api/tickets?limit=200")
+    by_state: dict[str, set[int]] = {}
+    for t in everything["items"]:
+        by_state.setdefault(t["sla_state"], set()).add(t["id"])
+    for state, ids in by_state.items():
+        assert seen.get(state, set()) == ids, state
+    assert "breached" in by_state  # the seed has overdue tickets
+
+
+async def _new_overdue(db_url: str, priority: int = 3, status: str = "routed") -> int:
+    """A ticket whose ack deadline passed a minute ago (written directly)."""
+    async with in_transaction() as tx:
+        rows = await tx.execute_query_dict(
+            "INSERT INTO tickets (reference, channel, priority, status, description,"
+            " department_id, ack_due_at, resolve_due_at, created_at)"
+            " SELECT 'BDG-0001-' || lpad((floor(random() * 99999))::int::text, 5, '0'),"
+            " 'web', $1, $2, 'overdue', id, now() - interval '1 minute',"
+            " now() + interval '1 hour', now() - interval '1 hour'"
+            " FROM departments WHERE code = 'dsdabm' RETURNING id", [priority, status])
+    return int(rows[0]["id"])
+
+
+async def _breach_events(db_url: str, ticket_id: int) -> list[Any]:
+    conn = await asyncpg.connect(db_url)
+    try:
+        return list(await conn.fetch(
+            "SELECT payload FROM events WHERE kind = 'ticket.sla_breached'"
+            " AND subject_id = $1", str(ticket_id)))
+    finally:
+        await conn.close()
+
+
+async def test_each_breach_is_raised_once_and_never_for_resolved(orm: str) -> None:
+    overdue = await _new_overdue(orm)
+    resolved = await _new_overdue(orm, status="resolved")
+    raced = await asyncio.gather(scan(), scan())  # two server processes at once
+    assert sum(raced) >= 1
+    assert len(await _breach_events(orm, overdue)) == 1
+    assert await _breach_events(orm, resolved) == []
+    await scan()
+    assert len(await _breach_events(orm, overdue)) == 1
+    # The resolve deadline is a second, separate breach.
+    later = datetime.now(UTC) + timedelta(hours=2)
+    await scan(later)
+    events = await _breach_events(orm, overdue)
+    assert len(events) == 2
+
+
+@pytest.fixture
+async def fast_sla(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    monkeypatch.setenv("PANTAU_SLA_SCAN_SECONDS", "0.3")
+    yield
+
+
+async def test_the_server_runs_the_scheduler(fast_sla: None, db_url: str) -> None:
+    import aiohttp
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    app = create_app(Settings(database_url=db_url, log_format="text", start_streams=False))
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = Api(str(srv.make_url("")).rstrip("/"), session)
+            token = await api.login("dsdabm.staff")
+            ws = await api.ws(token=token)
+            await ws.receive_json()
+            ticket_id = await _new_overdue(db_url)
+            ev = await next_event(ws, "ticket.sla_breached", timeout=10)
+            while ev["subject"]["id"] != str(ticket_id):
+                ev = await next_event(ws, "ticket.sla_breached", timeout=10)
+            assert ev["payload"]["missed"] == ["ack"] and ev["actor"] == "system:sla"
+            await ws.close()
+    finally:
+        await srv.close()
