@@ -1,0 +1,96 @@
+"""English and Indonesian strings for the console.
+
+Deliberately tiny: one table of key -> (English, Indonesian). The language comes
+from `--lang`, PANTAU_LANG, or the signed-in person's preference, in that order.
+A missing key shows the key itself, which a test would notice.
+"""
+
+from __future__ import annotations
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "app.title": ("Pantau console", "Konsol Pantau"),
+    "login.title": ("Sign in to {server}", "Masuk ke {server}"),
+    "login.username": ("username", "nama pengguna"),
+    "login.password": ("password", "kata sandi"),
+    "login.button": ("Sign in", "Masuk"),
+    "login.failed": ("Sign-in failed: {message}", "Gagal masuk: {message}"),
+    "conn.live": ("live", "langsung"),
+    "conn.connecting": ("connecting…", "menghubungkan…"),
+    "conn.retrying": ("disconnected, retrying in {secs:.0f}s",
+                      "terputus, mencoba lagi {secs:.0f} dtk"),
+    "conn.signed_out": ("signed out: sign in again", "sesi berakhir: masuk lagi"),
+    "alarm.banner": ("{n} PANIC ALARM(S) NOT ACKNOWLEDGED: {where}  [F4]",
+                     "{n} ALARM PANIK BELUM DIAKUI: {where}  [F4]"),
+    "queue.title": ("Queue", "Antrean"),
+    "queue.count": ("{shown} of {total}", "{shown} dari {total}"),
+    "queue.filter": ("filter: text, d:district, dep:dept, s:status, p:priority",
+                     "saring: teks, d:kecamatan, dep:dinas, s:status, p:prioritas"),
+    "queue.loading": ("loading tickets…", "memuat tiket…"),
+    "col.priority": ("P", "P"),
+    "col.sla": ("SLA", "SLA"),
+    "col.status": ("Status", "Status"),
+    "col.category": ("Category", "Kategori"),
+    "col.department": ("Dept", "Dinas"),
+    "col.district": ("District", "Kecamatan"),
+    "col.age": ("Age", "Umur"),
+    "col.channel": ("Chan", "Kanal"),
+    "ticket.stale": ("Ticket {ref} was changed by someone else; refreshed, try again",
+                     "Tiket {ref} diubah orang lain; dimuat ulang, coba lagi"),
+    "ticket.done": ("{ref}: {what}", "{ref}: {what}"),
+    "ticket.none": ("No ticket selected", "Tidak ada tiket dipilih"),
+    "ticket.details": ("Details", "Rincian"),
+    "ticket.timeline": ("Timeline", "Riwayat"),
+    "ticket.notes": ("Notes", "Catatan"),
+    "ticket.duplicates": ("Possible duplicates", "Kemungkinan duplikat"),
+    "ticket.no_duplicates": ("none", "tidak ada"),
+    "route.title": ("Route {ref} to… (suggested: {suggested})",
+                    "Teruskan {ref} ke… (saran: {suggested})"),
+    "merge.title": ("Merge {ref} into…", "Gabungkan {ref} ke…"),
+    "note.title": ("Note on {ref}", "Catatan untuk {ref}"),
+    "confirm.yes": ("Yes (y)", "Ya (y)"),
+    "confirm.no": ("No (n)", "Tidak (n)"),
+    "confirm.close": ("Close ticket {ref}?", "Tutup tiket {ref}?"),
+    "confirm.merge": ("Merge {ref} into {into}? The master keeps the notes.",
+                      "Gabungkan {ref} ke {into}? Catatan pindah ke tiket induk."),
+    "confirm.reject": ("Reject ticket {ref}?", "Tolak tiket {ref}?"),
+    "confirm.layout": ("Change wall monitor {monitor} to {layout}? Everyone in the room sees it.",
+                       "Ubah monitor {monitor} ke {layout}? Semua orang di ruangan melihatnya."),
+    "role.denied": ("Needs the {role} role", "Perlu peran {role}"),
+    "unavailable": ("{what} is not available on this server yet.",
+                    "{what} belum tersedia di server ini."),
+    "alarms.title": ("Panic alarms", "Alarm panik"),
+    "alarms.none": ("No open alarms", "Tidak ada alarm terbuka"),
+    "alarms.dispatch": ("Dispatch {ref}: unit and note",
+                        "Kirim unit untuk {ref}: unit dan catatan"),
+    "cameras.title": ("Cameras", "Kamera"),
+    "call.title": ("112 call", "Panggilan 112"),
+    "call.phone": ("caller number", "nomor penelepon"),
+    "call.name": ("caller name", "nama penelepon"),
+    "call.address": ("location", "lokasi"),
+    "call.what": ("what happened", "kejadian"),
+    "call.filed": ("Call filed as {ref}", "Panggilan dicatat sebagai {ref}"),
+    "call.closed": ("Call {ref} closed: {reason}", "Panggilan {ref} ditutup: {reason}"),
+    "help.title": ("Keys on this screen", "Tombol di layar ini"),
+}
+
+_language = "en"
+
+
+def set_language(lang: str | None) -> str:
+    """Switch the language ("en" or "id"); anything else keeps English."""
+    global _language
+    _language = "id" if (lang or "").lower().startswith(("id", "in")) else "en"
+    return _language
+
+
+def language() -> str:
+    return _language
+
+
+def t(key: str, **values: object) -> str:
+    """The string for `key` in the current language, formatted with `values`."""
+    pair = STRINGS.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if _language == "id" else pair[0]
+    return text.format(**values) if values else text

@@ -1,0 +1,49 @@
+"""The console's copy of the open queue: ticket JSON keyed by id, newest version wins.
+
+Events can arrive before, during or after the initial page load, and an action's
+own response races the event it caused; comparing `version` makes the order
+irrelevant, so a stale copy never overwrites a fresh one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tui.tickets import OPEN_STATUSES, Ticket
+
+
+class TicketStore:
+    def __init__(self) -> None:
+        self.tickets: dict[int, Ticket] = {}
+        self.loaded = False
+        self.server_total = 0
+
+    def get(self, ticket_id: int) -> Ticket | None:
+        return self.tickets.get(ticket_id)
+
+    def load(self, items: Iterable[Ticket], server_total: int) -> None:
+        for ticket in items:
+            self.apply(ticket)
+        self.loaded = True
+        self.server_total = server_total
+
+    def apply(self, ticket: Ticket) -> bool:
+        """Take `ticket` unless we already hold a newer version; returns whether it changed."""
+        ticket_id = int(ticket["id"])
+        old = self.tickets.get(ticket_id)
+        if old is not None and int(old.get("version") or 0) > int(ticket.get("version") or 0):
+            return False
+        if old == ticket:
+            return False
+        self.tickets[ticket_id] = ticket
+        return True
+
+    def open_tickets(self) -> list[Ticket]:
+        return [tk for tk in self.tickets.values() if tk.get("status") in OPEN_STATUSES]
+
+    def by_reference(self, reference: str) -> Ticket | None:
+        ref = reference.strip().lower()
+        for ticket in self.tickets.values():
+            if str(ticket.get("reference", "")).lower() == ref:
+                return ticket
+        return None
