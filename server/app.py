@@ -16,7 +16,7 @@ from server.errors import error_middleware
 from server.hub import Hub
 from server.keys import hub_key, pool_key, services_key, settings_key
 from server.routes import alarms as alarm_routes
-from server.routes import auth, cameras, events, health, people
+from server.routes import auth, cameras, events, health, people, wall
 from server.routes import devices as device_routes
 from server.routes import tickets as ticket_routes
 from server.settings import Settings
@@ -60,7 +60,8 @@ def create_app(settings: Settings) -> web.Application:
     app[settings_key] = settings
     app[services_key] = {}
     app.cleanup_ctx.extend([_database, _hub, _sockets, cameras.streams_ctx])
-    for table in (health.routes, auth.routes, people.routes, events.routes, cameras.routes):
+    for table in (health.routes, auth.routes, people.routes, events.routes, cameras.routes,
+                  wall.routes):
         app.add_routes(table)
     # Panic alarms: their config and timers (after the database), their routes.
     setup_alarms(app)

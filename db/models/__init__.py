@@ -8,7 +8,7 @@ from db.models.alarms import (
     DeviceRequestNonce,
     PanicAlarm,
 )
-from db.models.cameras import Camera, Monitor, MonitorCamera
+from db.models.cameras import Camera, Monitor, MonitorCamera, WallPairing
 from db.models.events import Event
 from db.models.people import OPERATOR_ROLES, ROLES, ApiKey, AuthToken, Person
 from db.models.places import Category, Department, District, RoutingRule
@@ -27,5 +27,5 @@ __all__ = [
     "STATUSES", "AlarmNotification", "ApiKey", "AuthToken", "Camera", "Category",
     "Department", "Device", "DeviceRequestNonce", "District", "Event", "Monitor",
     "MonitorCamera", "PanicAlarm", "Person", "RoutingRule", "Shift", "ShiftAssignment",
-    "ShiftHandover", "ShiftTemplate", "StaffingMinimum", "Ticket", "TicketNote",
+    "ShiftHandover", "ShiftTemplate", "StaffingMinimum", "Ticket", "TicketNote", "WallPairing",
 ]

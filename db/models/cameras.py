@@ -49,3 +49,24 @@ class MonitorCamera(Model):
 
     class Meta:
         table = "monitor_cameras"
+
+
+class WallPairing(Model):
+    """A kiosk's request to become a monitor's wall display (db/migrations/0004_walls.sql)."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.TextField()
+    claim_hash = fields.TextField()
+    requested_monitor = fields.TextField(default="")
+    user_agent = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    monitor: fields.ForeignKeyNullableRelation[Monitor] = fields.ForeignKeyField(
+        "models.Monitor", null=True, related_name="pairings", db_constraint=False)
+    approved_at = fields.DatetimeField(null=True)
+    approved_by = fields.TextField(default="")
+    token_id = fields.BigIntField(null=True)
+    claimed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "wall_pairings"

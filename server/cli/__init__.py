@@ -18,9 +18,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from server.cli import database, run, users
+    from server.cli import database, run, users, walls
 
-    for module in (run, database, users):
+    for module in (run, database, users, walls):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -21,7 +21,7 @@ from db import events as event_log
 from db.models import Camera
 from server.auth import ANY_OPERATOR, principal_of, requires
 from server.errors import ApiError, bad_request, not_found
-from server.keys import services_key, settings_key
+from server.keys import hub_key, services_key, settings_key
 from streams.health import Health
 from streams.relay import CameraConfig, CameraFeed, Relay, RelaySettings
 from streams.snapshot import SnapshotError, Snapshots
@@ -96,13 +96,33 @@ async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
     streams.relay.health_callback = streams.on_health
     app[services_key]["streams"] = streams
     writer = asyncio.create_task(streams.write_events(), name="camera health events")
+    revocations = asyncio.create_task(_end_revoked_sessions(app, streams),
+                                      name="wall revocations")
     yield
+    revocations.cancel()
     await streams.sessions.close_all()
     await streams.relay.close()
     writer.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await writer
     app[services_key].pop("streams", None)
+
+
+async def _end_revoked_sessions(app: web.Application, streams: Streams) -> None:
+    """A revoked wall's video stops at once, whichever process revoked it."""
+    hub = app[hub_key]
+    while True:
+        sub = hub.subscribe(lambda e: e.kind == "monitor.wall_revoked", 100)
+        try:
+            while (event := await sub.queue.get()) is not None:
+                for token_id in event.payload.get("token_ids", []):
+                    ended = await streams.sessions.close_for_token(int(token_id))
+                    if ended:
+                        log.info("ended revoked wall's video",
+                                 extra={"token_id": token_id, "sessions": ended})
+        finally:
+            hub.unsubscribe(sub)
+        await asyncio.sleep(1)  # the hub stopped or we lagged: subscribe again
 
 
 def streams_of(request: web.Request) -> Streams:
