@@ -58,13 +58,15 @@ async def test_every_bad_request_is_refused_logged_and_raises_nothing(
     async def post(headers: dict[str, str], data: bytes = body) -> tuple[int, object]:
         return await api.request("POST", "/api/alarms", data=data, headers=headers)
 
-    good = signed_headers("braga-02", secret, "POST", "/api/alarms", body)
+    good = signed_headers("braga-02", secret, "POST", "/api/alarms", body, key="k-1")
     # unsigned
     status, resp = await post({"Content-Type": "application/json", **key})
     assert status == 401 and resp["error"] == "unauthorised"  # type: ignore[index]
     # wrong secret
     assert (await post({**signed_headers("braga-02", "pds_wrong", "POST", "/api/alarms",
                                          body), **key}))[0] == 401
+    # the idempotency key is signed too: swapping it in flight breaks the signature
+    assert (await post({**good, "Idempotency-Key": "k-other"}))[0] == 401
     # signature over another body (tampered in flight)
     assert (await post({**good, **key}, b'{"lat": -6.0, "lon": 107.0}'))[0] == 401
     # signature for another path
@@ -85,22 +87,22 @@ async def test_every_bad_request_is_refused_logged_and_raises_nothing(
     op = await api.login("operator")
     assert (await post({"Authorization": f"Bearer {op}", **key}))[0] == 403
     # malformed bodies and keys, correctly signed: 400
-    for data, hdrs in ((b"{not json", key), (b"[1, 2]", key),
-                       (b'{"lat": 95, "lon": 107.6}', key), (b'{"lat": -6.9}', key),
-                       (b"{}", {}), (b"{}", {"Idempotency-Key": "has spaces"})):
-        signed = signed_headers("braga-02", secret, "POST", "/api/alarms", data)
-        assert (await post({**signed, **hdrs}, data))[0] == 400, data
+    for data, k in ((b"{not json", "k-1"), (b"[1, 2]", "k-1"),
+                    (b'{"lat": 95, "lon": 107.6}', "k-1"), (b'{"lat": -6.9}', "k-1"),
+                    (b"{}", ""), (b"{}", "has spaces")):
+        signed = signed_headers("braga-02", secret, "POST", "/api/alarms", data, key=k)
+        assert (await post(signed, data))[0] == 400, data
     assert not await fetch(db_url, "SELECT 1 FROM panic_alarms")
 
     # the genuine request works once; the identical bytes again are a replay
-    assert (await post({**good, **key}))[0] == 201
-    status, resp = await post({**good, **key})
+    assert (await post(good))[0] == 201
+    status, resp = await post(good)
     assert status == 401 and "replay" in resp["message"]  # type: ignore[index]
     # disabled device: 403
     sup = await api.login("supervisor")
     assert (await api.post("/api/devices/braga-02/disable", token=sup))[0] == 200
-    fresh = signed_headers("braga-02", secret, "POST", "/api/alarms", body)
-    status, resp = await post({**fresh, "Idempotency-Key": "k-2"})
+    fresh = signed_headers("braga-02", secret, "POST", "/api/alarms", body, key="k-2")
+    status, resp = await post(fresh)
     assert status == 403 and resp["message"] == "device is disabled"  # type: ignore[index]
 
     assert len(await fetch(db_url, "SELECT 1 FROM panic_alarms")) == 1

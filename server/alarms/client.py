@@ -64,8 +64,10 @@ class DeviceClient:
                    extra_headers: dict[str, str] | None = None) -> tuple[int, Any]:
         """One signed request; returns (status, parsed body)."""
         body = json.dumps(payload or {}).encode()
-        headers = {**signed_headers(self.code, self.secret, method, path, body),
-                   **(extra_headers or {})}
+        extra = dict(extra_headers or {})
+        key = extra.pop(IDEMPOTENCY_HEADER, "")
+        headers = {**signed_headers(self.code, self.secret, method, path, body, key=key),
+                   **extra}
         async with self.session.request(
                 method, self.base_url + path, data=body, headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as resp:

@@ -119,7 +119,7 @@ async def send_due(sender: ContactSender, *, max_attempts: int, retry_s: float,
                 delay = retry_s * (2 ** (attempts - 1))
                 await tx.execute_query(
                     "UPDATE alarm_notifications SET attempts = $2, last_error = $3,"
-                    " next_attempt_at = now() + make_interval(secs => $4) WHERE id = $1",
+                    " next_attempt_at = now() + make_interval(secs => $4::float8) WHERE id = $1",
                     [msg.id, attempts, error[:500], delay])
             if status != "retrying" or attempts == 1:
                 # The timeline shows the outcome, and the first failure (so an

@@ -198,9 +198,9 @@ async def disable(code: str, *, actor: str) -> dict[str, Any]:
 async def heartbeat(device_id: int, *, signature: str | None, actor: str) -> dict[str, Any]:
     """Record a sign of life; a device that was offline comes back (device.online)."""
     async with in_transaction() as tx:
+        device = await touch_device(tx, device_id)  # first: see lifecycle.raise_alarm
         if signature is not None:
             await remember_signature(tx, device_id, signature)
-        device = await touch_device(tx, device_id)
         await device_back_online(tx, device, actor)
     return {"device": device["code"], "was_offline": device["was_offline_since"] is not None}
 
@@ -210,7 +210,7 @@ UPDATE devices SET offline_since = now()
 WHERE id IN (
     SELECT id FROM devices
     WHERE enabled AND offline_since IS NULL
-      AND COALESCE(last_seen_at, created_at) < now() - make_interval(secs => $1)
+      AND COALESCE(last_seen_at, created_at) < now() - make_interval(secs => $1::float8)
     ORDER BY id LIMIT 200
     FOR UPDATE SKIP LOCKED)
   AND offline_since IS NULL

@@ -22,7 +22,7 @@ _ESCALATE = f"""
 WITH due AS (
     SELECT id FROM panic_alarms
     WHERE status = 'raised' AND escalation_level < {MAX_LEVEL}
-      AND raised_at + make_interval(secs => $1 + escalation_level * $2) <= now()
+      AND raised_at + make_interval(secs => $1::float8 + escalation_level * $2::float8) <= now()
     ORDER BY id
     LIMIT 100
     FOR UPDATE SKIP LOCKED)

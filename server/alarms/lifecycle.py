@@ -116,7 +116,7 @@ async def remember_signature(tx: BaseDBAsyncClient, device_id: int, signature: s
 
 _TOUCH_DEVICE = """
 UPDATE devices d SET last_seen_at = now(), offline_since = NULL
-FROM (SELECT id, offline_since FROM devices WHERE id = $1 FOR UPDATE) old
+FROM (SELECT id, offline_since FROM devices WHERE id = $1 FOR NO KEY UPDATE) old
 WHERE d.id = old.id
 RETURNING d.id, d.code, d.owner_name, d.owner_kind, d.address, d.district_id, d.lat, d.lon,
           d.contacts, old.offline_since AS was_offline_since
@@ -166,9 +166,12 @@ async def raise_alarm(device_id: int, idempotency_key: str, *, signature: str | 
     the other transaction commits, then does nothing and we read the winner.
     """
     async with in_transaction() as tx:
+        # Lock the device row before anything that references it (the nonce's
+        # foreign key takes a share lock on it): taken in the other order, two
+        # retries of one press deadlock.
+        device = await touch_device(tx, device_id)
         if signature is not None:
             await remember_signature(tx, device_id, signature)
-        device = await touch_device(tx, device_id)
         a_lat = lat if lat is not None else device["lat"]
         a_lon = lon if lon is not None else device["lon"]
         cameras = await nearest_cameras(tx, a_lat, a_lon)

@@ -2,13 +2,16 @@
 
 A device sends
   X-Pantau-Device:    its code
-  X-Pantau-Timestamp: Unix seconds when it signed
+  X-Pantau-Timestamp: Unix time when it signed, e.g. 1764300000.123
   X-Pantau-Signature: hex HMAC-SHA256(secret, canonical)
-where canonical = METHOD "\\n" PATH(+query) "\\n" TIMESTAMP "\\n" hex SHA-256(body).
+  Idempotency-Key:    (alarms) one value per press, the same on every retry
+where canonical = METHOD "\\n" PATH(+query) "\\n" TIMESTAMP "\\n" IDEMPOTENCY-KEY "\\n"
+hex SHA-256(body), with an empty line when there is no Idempotency-Key.
 
 Signing the body's hash (not the body) keeps the canonical form unambiguous;
-the timestamp bounds how long a captured request is worth anything, and the
-signature itself is remembered for that window (device_request_nonces) so it
+signing the key means it cannot be swapped in flight. The timestamp (seconds,
+with up to 6 decimals) bounds how long a captured request is worth anything, and
+the signature itself is remembered for that window (device_request_nonces) so it
 cannot be replayed inside it either. Retries re-sign with a fresh timestamp and
 keep their Idempotency-Key, which is what makes a retry one alarm, not two.
 """
@@ -46,28 +49,32 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _CODE = re.compile(r"^[a-z0-9_-]{2,60}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
 # The verified request's signature, for the replay check in the handler's transaction.
 signature_key = web.RequestKey("device_signature", str)
 
 
-def canonical(method: str, path: str, timestamp: str, body: bytes) -> bytes:
+def canonical(method: str, path: str, timestamp: str, key: str, body: bytes) -> bytes:
     """The exact bytes both sides sign."""
     digest = hashlib.sha256(body).hexdigest()
-    return f"{method.upper()}\n{path}\n{timestamp}\n{digest}".encode()
+    return f"{method.upper()}\n{path}\n{timestamp}\n{key}\n{digest}".encode()
 
 
-def sign(secret: str, method: str, path: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), canonical(method, path, timestamp, body),
+def sign(secret: str, method: str, path: str, timestamp: str, key: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), canonical(method, path, timestamp, key, body),
                     hashlib.sha256).hexdigest()
 
 
 def signed_headers(code: str, secret: str, method: str, path: str, body: bytes,
-                   *, now: float | None = None) -> dict[str, str]:
+                   *, key: str = "", now: float | None = None) -> dict[str, str]:
     """The headers a device adds to one request (used by the CLI, tests and bench)."""
-    ts = str(int(now if now is not None else time.time()))
-    return {DEVICE_HEADER: code, TIMESTAMP_HEADER: ts,
-            SIGNATURE_HEADER: sign(secret, method, path, ts, body),
-            "Content-Type": "application/json"}
+    ts = f"{now if now is not None else time.time():.3f}"
+    headers = {DEVICE_HEADER: code, TIMESTAMP_HEADER: ts,
+               SIGNATURE_HEADER: sign(secret, method, path, ts, key, body),
+               "Content-Type": "application/json"}
+    if key:
+        headers[IDEMPOTENCY_HEADER] = key
+    return headers
 
 
 def refuse(request: web.Request, error: ApiError, reason: str, code: str) -> ApiError:
@@ -92,10 +99,9 @@ async def authenticate_device(request: web.Request) -> Principal:
         raise refuse(request, unauthorised("unsigned device request"), "unsigned", code)
     if not _CODE.match(code) or not _HEX64.match(signature):
         raise refuse(request, unauthorised("malformed device credentials"), "malformed", code)
-    try:
-        ts = int(ts_raw)
-    except ValueError:
-        raise refuse(request, unauthorised("bad timestamp"), "bad_timestamp", code) from None
+    if not _TIMESTAMP.match(ts_raw):
+        raise refuse(request, unauthorised("bad timestamp"), "bad_timestamp", code)
+    ts = float(ts_raw)
     if abs(time.time() - ts) > config_of(request.app).clock_window_s:
         raise refuse(request, unauthorised("timestamp outside the allowed window; "
                                             "check the device clock"), "stale", code)
@@ -105,7 +111,8 @@ async def authenticate_device(request: web.Request) -> Principal:
     # Compare against a signature even for an unknown device, so timing does not
     # tell an attacker which device codes exist.
     secret = row["secret"] if row is not None else "unknown-device"
-    expected = sign(secret, request.method, request.raw_path, ts_raw, body)
+    key = request.headers.get(IDEMPOTENCY_HEADER, "")
+    expected = sign(secret, request.method, request.raw_path, ts_raw, key, body)
     if not hmac.compare_digest(expected, signature) or row is None:
         reason = "unknown_device" if row is None else "bad_signature"
         raise refuse(request, unauthorised("signature does not verify"), reason, code)

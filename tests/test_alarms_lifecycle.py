@@ -1,0 +1,289 @@
+"""An alarm end to end: one press -> alarm + P1 ticket + event to every console and
+wall; the lifecycle with its 409s; the timeline; idempotency under concurrent
+retries; escalation (also with two server processes); the contact outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from server.alarms.client import DeviceClient
+from server.alarms.contacts import OutgoingMessage, SendError
+from server.alarms.signing import signed_headers
+from server.auth import issue_wall_token
+from tests.conftest import next_event
+from tests.test_alarms_fixtures import (
+    MakeApi,
+    alarm_api,
+    client_for,
+    device,
+    enrol,
+    fast_config,
+    fetch,
+    running_server,
+    wait_for,
+)
+
+__all__ = ["alarm_api"]
+
+
+async def test_a_press_reaches_every_console_and_wall_with_its_p1_ticket(
+        alarm_api: MakeApi, db_url: str) -> None:
+    api = await alarm_api()
+    _, secret = await enrol(api, "braga-10")
+    console = await api.ws(token=await api.login("operator"))
+    supervisor = await api.ws(token=await api.login("supervisor"))
+    pool = await asyncpg.create_pool(db_url, min_size=1, max_size=2)
+    wall_token, _ = await issue_wall_token(pool, 1, timedelta(hours=1))
+    await pool.close()
+    wall = await api.ws(token=wall_token)
+    for ws in (console, supervisor, wall):
+        assert (await ws.receive_json())["type"] == "hello"
+
+    result = await device(api, "braga-10", secret).press()
+    assert result.status == 201 and result.body["created"] is True
+    alarm_id = result.alarm_id
+    for ws in (console, supervisor, wall):
+        msg = await next_event(ws, "alarm.raised")
+        alarm = msg["payload"]["alarm"]
+        assert alarm["id"] == alarm_id and alarm["status"] == "raised"
+        assert alarm["device"] == "braga-10" and alarm["owner_name"] == "Ibu Braga-10"
+        assert alarm["address"] == "Jl. Braga No. 10, Bandung"
+        assert (alarm["lat"], alarm["lon"]) == (-6.9175, 107.6093)
+        cams = alarm["nearest_cameras"]
+        assert cams[0]["code"] == "braga" and cams[0]["distance_m"] < 50
+        assert [c["distance_m"] for c in cams] == sorted(c["distance_m"] for c in cams)
+        assert alarm["ticket_reference"] == f"PANIC-{alarm_id}"
+        await ws.close()
+    [ticket] = await fetch(db_url, "SELECT * FROM tickets WHERE reference = $1",
+                           f"PANIC-{alarm_id}")
+    assert (ticket["channel"], ticket["priority"], ticket["status"]) == ("panic", 1, "new")
+    assert ticket["ack_due_at"] - ticket["created_at"] <= timedelta(seconds=31)
+
+
+async def test_lifecycle_steps_conflicts_and_timeline(alarm_api: MakeApi) -> None:
+    api = await alarm_api()
+    _, secret = await enrol(api, "braga-11")
+    alarm_id = (await device(api, "braga-11", secret).press()).alarm_id
+    op = await api.login("operator")
+    base = f"/api/alarms/{alarm_id}"
+
+    assert (await api.post(base + "/dispatch", {"unit": "x"}, token=op))[0] == 409
+    status, body = await api.post(base + "/resolve", {"outcome": "resolved"}, token=op)
+    assert status == 409 and body["error"] == "invalid_transition"
+    status, acked = await api.post(base + "/acknowledge", token=op)
+    assert status == 200 and acked["status"] == "acknowledged"
+    assert acked["acknowledged_by"] == "operator"
+    assert (await api.post(base + "/acknowledge", token=op))[0] == 409
+    assert (await api.post(base + "/dispatch", {}, token=op))[0] == 400
+    status, body = await api.post(base + "/dispatch",
+                                  {"unit": "Polsek Sumur Bandung 2", "note": "2 officers"},
+                                  token=op)
+    assert status == 200 and body["dispatch_unit"] == "Polsek Sumur Bandung 2"
+    assert (await api.post(base + "/resolve", {"outcome": "maybe"}, token=op))[0] == 400
+    status, open_list = await api.get("/api/alarms", token=op)
+    assert status == 200 and alarm_id in [a["id"] for a in open_list]
+    status, body = await api.post(base + "/resolve",
+                                  {"outcome": "false_alarm", "note": "child pressed it"},
+                                  token=op)
+    assert status == 200 and body["status"] == "false_alarm"
+    assert (await api.post(base + "/acknowledge", token=op))[0] == 409
+    assert alarm_id not in [a["id"] for a in (await api.get("/api/alarms", token=op))[1]]
+    assert alarm_id in [a["id"] for a in (await api.get("/api/alarms?all=1", token=op))[1]]
+    assert (await api.post("/api/alarms/999999/acknowledge", token=op))[0] == 404
+    assert (await api.get("/api/alarms/abc", token=op))[0] == 404
+    assert (await api.get("/api/alarms?limit=0", token=op))[0] == 400
+    dept = await api.login("dsdabm.staff")
+    assert (await api.post(base + "/acknowledge", token=dept))[0] == 403
+
+    status, detail = await api.get(base, token=op)
+    assert status == 200
+    steps = detail["timeline"]
+    assert [s["kind"] for s in steps] == ["alarm.raised", "alarm.acknowledged",
+                                          "alarm.dispatched", "alarm.false_alarm"]
+    assert [s["status"] for s in steps] == ["raised", "acknowledged", "dispatched",
+                                            "false_alarm"]
+    times = [datetime.fromisoformat(s["at"]) for s in steps]
+    assert times == sorted(times)
+    assert steps[2]["unit"] == "Polsek Sumur Bandung 2" and steps[3]["note"] == "child pressed it"
+    assert steps[1]["actor"] == "person:operator" and steps[0]["actor"] == "device:braga-11"
+
+
+async def test_concurrent_retries_with_one_key_raise_one_alarm(
+        alarm_api: MakeApi, db_url: str) -> None:
+    """A device that timed out and retried while the first attempt was still in
+    flight: 20 differently-signed requests with one Idempotency-Key at once."""
+    api = await alarm_api()
+    _, secret = await enrol(api, "braga-12")
+    ws = await api.ws(token=await api.login("operator"))
+    await ws.receive_json()
+    body = b"{}"
+
+    async def attempt(i: int) -> tuple[int, Any]:
+        headers = signed_headers("braga-12", secret, "POST", "/api/alarms", body,
+                                 key="press-1", now=time.time() - i / 10)  # signed anew
+        return await api.request("POST", "/api/alarms", data=body, headers=headers)
+
+    results = await asyncio.gather(*(attempt(i) for i in range(20)))
+    assert sorted(s for s, _ in results) == [200] * 19 + [201]
+    assert len({b["alarm"]["id"] for _, b in results}) == 1
+    alarm_id = results[0][1]["alarm"]["id"]
+    assert len(await fetch(db_url, "SELECT 1 FROM panic_alarms")) == 1
+    assert len(await fetch(db_url, "SELECT 1 FROM tickets WHERE channel = 'panic'")) == 1
+    raised = await fetch(db_url, "SELECT subject_id FROM events WHERE kind = 'alarm.raised'")
+    assert [r["subject_id"] for r in raised] == [str(alarm_id)]
+    assert (await next_event(ws, "alarm.raised"))["payload"]["alarm"]["id"] == alarm_id
+    # the same bytes sent twice at once: one is served, the other is a replay
+    headers = signed_headers("braga-12", secret, "POST", "/api/alarms", body, key="press-2")
+    twice = await asyncio.gather(*(api.request("POST", "/api/alarms", data=body,
+                                               headers=headers) for _ in range(2)))
+    assert sorted(s for s, _ in twice) == [201, 401]
+    # the device's own press(): a new key is a new alarm
+    again = await device(api, "braga-12", secret).press()
+    assert again.status == 201 and again.alarm_id != alarm_id
+    await ws.close()
+
+
+async def test_escalation_timeline_stops_at_acknowledgement(alarm_api: MakeApi) -> None:
+    api = await alarm_api(escalate_after_s=0.6, escalate_step_s=0.6)
+    _, secret = await enrol(api, "braga-13")
+    unit = device(api, "braga-13", secret)
+    op = await api.login("operator")
+    ws = await api.ws(token=op)
+    await ws.receive_json()
+    ignored = (await unit.press()).alarm_id
+    handled = (await unit.press()).alarm_id
+    assert (await api.post(f"/api/alarms/{handled}/acknowledge", token=op))[0] == 200
+
+    first = await next_event(ws, "alarm.escalated", timeout=5)
+    second = await next_event(ws, "alarm.escalated", timeout=5)
+    assert [(e["subject"]["id"], e["payload"]["level"], e["payload"]["to"])
+            for e in (first, second)] == [(str(ignored), 1, "supervisor"),
+                                          (str(ignored), 2, "police_desk")]
+    await asyncio.sleep(1.5)  # several more ticks: nothing further escalates
+    _, detail = await api.get(f"/api/alarms/{ignored}", token=op)
+    steps = detail["timeline"]
+    assert [s["kind"] for s in steps] == ["alarm.raised", "alarm.escalated", "alarm.escalated"]
+    raised, esc1, esc2 = (datetime.fromisoformat(s["at"]) for s in steps)
+    assert timedelta(seconds=0.6) <= esc1 - raised < timedelta(seconds=2)
+    assert timedelta(seconds=1.2) <= esc2 - raised < timedelta(seconds=3)
+    assert detail["escalation_level"] == 2
+    _, handled_detail = await api.get(f"/api/alarms/{handled}", token=op)
+    assert [s["kind"] for s in handled_detail["timeline"]] == ["alarm.raised",
+                                                               "alarm.acknowledged"]
+    assert handled_detail["escalation_level"] == 0
+    # acknowledging late is still allowed, and stops nothing already recorded
+    assert (await api.post(f"/api/alarms/{ignored}/acknowledge", token=op))[0] == 200
+    await ws.close()
+
+
+async def test_two_server_processes_escalate_each_step_once(db_url: str) -> None:
+    cfg = dict(escalate_after_s=0.3, escalate_step_s=0.3, tick_s=0.02)
+    async with running_server(db_url, fast_config(**cfg)) as one, \
+            running_server(db_url, fast_config(**cfg)) as two, \
+            client_for(one) as api:
+        assert two is not None
+        _, secret = await enrol(api, "braga-14")
+        unit = device(api, "braga-14", secret)
+        ids = [(await unit.press()).alarm_id for _ in range(10)]
+
+        async def done() -> bool:
+            rows = await fetch(db_url, "SELECT count(*) AS n FROM panic_alarms"
+                               " WHERE escalation_level = 2")
+            return bool(rows[0]["n"] == len(ids))
+
+        await wait_for(done, timeout=10)
+        await asyncio.sleep(0.3)
+    rows = await fetch(db_url, "SELECT subject_id, payload->>'level' AS level FROM events"
+                       " WHERE kind = 'alarm.escalated' ORDER BY id")
+    pairs = [(int(r["subject_id"]), int(r["level"])) for r in rows]
+    assert sorted(pairs) == sorted((i, lvl) for i in ids for lvl in (1, 2))
+
+
+class FlakySender:
+    """A gateway that fails the first `failures` attempts of every message."""
+
+    name = "flaky"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.seen: dict[int, int] = {}
+        self.delivered: list[OutgoingMessage] = []
+
+    async def send(self, message: OutgoingMessage) -> None:
+        self.seen[message.id] = self.seen.get(message.id, 0) + 1
+        if self.seen[message.id] <= self.failures:
+            raise SendError("gateway timeout")
+        self.delivered.append(message)
+
+
+async def test_contacts_are_messaged_with_retries_and_state_on_the_alarm(
+        alarm_api: MakeApi) -> None:
+    sender = FlakySender(failures=2)
+    api = await alarm_api(sender=sender, send_attempts=5)
+    contacts = [{"name": "Budi", "phone": "+6281234567890", "channel": "whatsapp"},
+                {"name": "Sari", "phone": "081298765432", "channel": "sms"}]
+    _, secret = await enrol(api, "braga-15", contacts=contacts)
+    alarm_id = (await device(api, "braga-15", secret).press()).alarm_id
+    op = await api.login("operator")
+
+    async def all_sent() -> bool:
+        _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
+        return all(n["status"] == "sent" for n in detail["notifications"])
+
+    await wait_for(all_sent, timeout=10)
+    _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
+    notes = detail["notifications"]
+    assert [(n["contact"], n["channel"], n["attempts"]) for n in notes] == [
+        ("Budi", "whatsapp", 3), ("Sari", "sms", 3)]
+    assert len(sender.delivered) == 2 and "Ibu Braga-15" in sender.delivered[0].body
+    kinds = [s["kind"] for s in detail["timeline"]]
+    assert kinds.count("alarm.contact_retrying") == 2 and kinds.count("alarm.contact_sent") == 2
+    # the wall never receives phone numbers in alarm payloads
+    assert "+6281234567890" not in str(detail["timeline"])
+
+
+async def test_a_message_that_never_goes_through_is_marked_failed(alarm_api: MakeApi) -> None:
+    api = await alarm_api(sender=FlakySender(failures=99), send_attempts=2)
+    _, secret = await enrol(api, "braga-16",
+                            contacts=[{"name": "Budi", "phone": "+6281234567890"}])
+    alarm_id = (await device(api, "braga-16", secret).press()).alarm_id
+    op = await api.login("operator")
+
+    async def failed() -> bool:
+        _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
+        return bool(detail["notifications"][0]["status"] == "failed")
+
+    await wait_for(failed, timeout=10)
+    _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
+    note = detail["notifications"][0]
+    assert note["attempts"] == 2 and note["last_error"] == "gateway timeout"
+    assert "alarm.contact_failed" in [s["kind"] for s in detail["timeline"]]
+
+
+async def test_device_client_retries_until_the_server_answers(alarm_api: MakeApi) -> None:
+    """press() against a port where nothing listens yet keeps trying, then succeeds
+    once the server is there, with the same idempotency key throughout."""
+    api = await alarm_api()
+    _, secret = await enrol(api, "braga-17")
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    unit = DeviceClient(f"http://127.0.0.1:{dead_port}", "braga-17", secret, api.session,
+                        first_backoff_s=0.05)
+    try:
+        await unit.press(deadline_s=0.5)
+    except Exception as exc:
+        assert type(exc).__name__ == "GaveUp"
+    else:
+        raise AssertionError("press against a dead port succeeded")
+    live = DeviceClient(api.base, "braga-17", secret, api.session)
+    result = await live.press(key="fixed-key")
+    repeat = await live.press(key="fixed-key")
+    assert (result.status, repeat.status) == (201, 200)
+    assert result.alarm_id == repeat.alarm_id
