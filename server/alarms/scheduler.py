@@ -69,7 +69,8 @@ async def _purge_nonces(window_s: float) -> None:
     # Twice the window: a signature older than that is refused by its timestamp anyway.
     async with in_transaction() as tx:
         await tx.execute_query(
-            "DELETE FROM device_request_nonces WHERE seen_at < now() - make_interval(secs => $1::float8)",
+            "DELETE FROM device_request_nonces"
+            " WHERE seen_at < now() - make_interval(secs => $1::float8)",
             [2 * window_s])
 
 
