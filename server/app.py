@@ -18,6 +18,7 @@ from server.keys import hub_key, pool_key, services_key, settings_key
 from server.routes import alarms as alarm_routes
 from server.routes import auth, cameras, events, health, people, wall
 from server.routes import devices as device_routes
+from server.routes import shifts as shift_routes
 from server.routes import tickets as ticket_routes
 from server.settings import Settings
 from server.tickets.scheduler import sla_scheduler
@@ -70,4 +71,6 @@ def create_app(settings: Settings) -> web.Application:
     # Tickets: REST API and the SLA breach scheduler.
     app.add_routes(ticket_routes.routes)
     app.cleanup_ctx.append(sla_scheduler)
+    # Shifts, handovers and (supervisors') reports.
+    app.add_routes(shift_routes.routes)
     return app
