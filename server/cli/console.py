@@ -1,0 +1,35 @@
+"""`pantau console`: the operator console, a Textual client of a running server.
+
+Textual is imported inside the command only, so importing the server (or any
+other command) never loads the terminal UI.
+"""
+
+from __future__ import annotations
+
+import click
+
+from server.cli.common import CONTEXT_SETTINGS
+
+
+@click.command("console", context_settings=CONTEXT_SETTINGS)
+@click.option("--server", "server_url", envvar="PANTAU_SERVER", metavar="URL",
+              default="http://127.0.0.1:8080", show_default=True,
+              help="Server to connect to (env PANTAU_SERVER).")
+@click.option("--lang", type=click.Choice(["en", "id"]), envvar="PANTAU_LANG", default=None,
+              help="Interface language (default: the signed-in person's preference).")
+@click.option("--logout", is_flag=True, help="Forget the saved sign-in token first.")
+def console(server_url: str, lang: str | None, logout: bool) -> None:
+    """The operator console: queue, routing, 112 calls, panic alarms, cameras.
+
+    Sign in once; the token is kept in ~/.config/pantau/token.json (mode 0600).
+    Keys can be remapped by binding id in ~/.config/pantau/keymap.toml.
+    """
+    from tui import config
+    from tui.app import PantauApp
+
+    if logout:
+        config.clear_token()
+    PantauApp(server_url, language=lang).run()
+
+
+COMMANDS = [console]

@@ -1,0 +1,255 @@
+"""The console application: session, event stream, shared state, navigation.
+
+Screens own their widgets; the app owns what several screens share: the API
+client, the ticket store fed by the event stream, open alarms (the banner is on
+every screen), and reference data (departments, categories, districts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+
+from tui import config, i18n
+from tui.client import ApiClient, ApiError, EventStream, StreamState, StreamStatus
+from tui.commands import PantauCommands
+from tui.i18n import t
+from tui.ops import TicketOps
+from tui.store import TicketStore
+from tui.tickets import Clock, Ticket, utcnow
+
+TicketListener = Callable[[set[int]], None]
+FrameListener = Callable[[dict[str, Any]], None]
+COALESCE_SECONDS = 0.08
+OPEN_ALARM_STATES = ("raised", "acknowledged", "dispatched")
+
+
+class PantauApp(App[None]):
+    CSS_PATH = "console.tcss"
+    TITLE = "Pantau"
+    COMMANDS = App.COMMANDS | {PantauCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1,question_mark", "help", "help", id="app.help"),
+        Binding("colon", "command_palette", "commands", show=False, id="app.palette"),
+        Binding("f2", "go('queue')", "queue", id="app.queue"),
+        Binding("f3", "go('call')", "112", id="app.call"),
+        Binding("f4", "go('alarms')", "alarms", id="app.alarms"),
+        Binding("f5", "go('cameras')", "cameras", id="app.cameras"),
+    ]
+
+    stream_status: reactive[StreamStatus] = reactive(StreamStatus(StreamState.CONNECTING))
+    unacked_alarms: reactive[tuple[int, str]] = reactive((0, ""))
+
+    def __init__(self, server_url: str, *, language: str | None = None,
+                 clock: Clock = utcnow) -> None:
+        super().__init__()
+        self.server_url = server_url.rstrip("/")
+        self.server_label = self.server_url.split("://", 1)[-1]
+        self.forced_language = language
+        i18n.set_language(language)
+        self.clock = clock
+        self.client = ApiClient(self.server_url)
+        self.person: dict[str, Any] = {}
+        self.store = TicketStore()
+        self.alarms: dict[int, dict[str, Any]] = {}
+        self.alarms_available: bool | None = None
+        self.reference: dict[str, list[dict[str, Any]]] = {}
+        self.stream: EventStream | None = None
+        self.ticket_listeners: list[TicketListener] = []
+        self.frame_listeners: list[FrameListener] = []
+        self._pending: dict[int, Ticket] = {}
+        self._flush_scheduled = False
+        self.ops = TicketOps(self)
+
+    # -- session --------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.set_keymap(config.load_keymap())
+        stored = config.load_token(self.server_url)
+        if stored is None:
+            self.show_login()
+            return
+        self.client.token = stored.token
+        self.person = {"username": stored.username, "roles": []}
+        self.resume_session()
+
+    def show_login(self, message: str = "") -> None:
+        from tui.screens.login import LoginScreen
+
+        self.push_screen(LoginScreen(message))
+
+    @work(exclusive=True, exit_on_error=False, group="session")
+    async def resume_session(self) -> None:
+        """A saved token: check it; if the server is down, start anyway and keep retrying."""
+        try:
+            await self.refresh_person()
+        except ApiError as exc:
+            if exc.status in (401, 403):
+                config.clear_token()
+                self.show_login(exc.message)
+                return
+        self.start_session()
+
+    async def refresh_person(self) -> None:
+        me = await self.client.me()
+        self.person = {**self.person, **me, "roles": list(me.get("roles", []))}
+        if not self.forced_language and me.get("language"):
+            i18n.set_language(str(me["language"]))
+
+    def signed_in(self, body: dict[str, Any]) -> None:
+        """Called by the login screen with the login answer."""
+        self.person = dict(body.get("person") or {})
+        config.save_token(config.StoredToken(self.server_url, body["token"],
+                                             str(body.get("expires_at", "")),
+                                             str(self.person.get("username", ""))))
+        if not self.forced_language:
+            i18n.set_language(self.person.get("language"))
+        self.start_session()
+
+    def start_session(self) -> None:
+        from tui.screens.queue import QueueScreen
+
+        if len(self.screen_stack) > 1:
+            self.switch_screen(QueueScreen())
+        else:
+            self.push_screen(QueueScreen())
+        self.connect_stream()
+        self.load_reference()
+        self.load_alarms()
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(set(self.person.get("roles") or []) & set(roles))
+
+    # -- the event stream -----------------------------------------------------------------
+    @work(exclusive=True, exit_on_error=False, group="stream")
+    async def connect_stream(self) -> None:
+        self.stream = EventStream(self.client, self.on_frame, self._on_stream_status)
+        await self.stream.run()
+
+    def _on_stream_status(self, status: StreamStatus) -> None:
+        was_live = self.stream_status.state == StreamState.LIVE
+        self.stream_status = status
+        if status.state == StreamState.SIGNED_OUT:
+            config.clear_token()
+            self.show_login(t("conn.signed_out"))
+        elif status.state == StreamState.LIVE and not was_live:
+            self.on_reconnected()
+
+    @work(exclusive=True, exit_on_error=False, group="reconnected")
+    async def on_reconnected(self) -> None:
+        """Catch up what the stream cannot replay: who I am, and the lists not yet loaded."""
+        try:
+            await self.refresh_person()
+        except ApiError:
+            return
+        self.refresh_bindings()
+        if not self.reference:
+            self.load_reference()
+        if self.alarms_available is None:
+            self.load_alarms()
+
+    def on_frame(self, frame: dict[str, Any]) -> None:
+        kind = str(frame.get("kind", ""))
+        payload = frame.get("payload") or {}
+        if kind.startswith("ticket.") and isinstance(payload.get("ticket"), dict):
+            ticket = payload["ticket"]
+            held = self._pending.get(int(ticket["id"]))
+            if held is None or int(held.get("version", 0)) <= int(ticket.get("version", 0)):
+                self._pending[int(ticket["id"])] = ticket
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self.set_timer(COALESCE_SECONDS, self._flush_tickets)
+        elif kind.startswith("alarm.") and isinstance(payload.get("alarm"), dict):
+            self.apply_alarm(payload["alarm"])
+            if kind in ("alarm.raised", "alarm.escalated"):
+                self.bell()
+        for listener in list(self.frame_listeners):
+            listener(frame)
+
+    def _flush_tickets(self) -> None:
+        self._flush_scheduled = False
+        pending, self._pending = self._pending, {}
+        self.store_apply(pending.values())
+
+    def store_apply(self, tickets: Any) -> None:
+        changed = {int(tk["id"]) for tk in tickets if self.store.apply(tk)}
+        if changed:
+            for listener in list(self.ticket_listeners):
+                listener(changed)
+
+    # -- alarms ---------------------------------------------------------------------------
+    def apply_alarm(self, alarm: dict[str, Any]) -> None:
+        alarm_id = int(alarm["id"])
+        if alarm.get("status") in OPEN_ALARM_STATES:
+            self.alarms[alarm_id] = alarm
+        else:
+            self.alarms.pop(alarm_id, None)
+        raised = [a for a in self.alarms.values() if a.get("status") == "raised"]
+        where = ", ".join(str(a.get("address") or a.get("device") or a["id"])
+                          for a in raised[:2])
+        self.unacked_alarms = (len(raised), where)
+
+    @work(exclusive=True, exit_on_error=False, group="alarms")
+    async def load_alarms(self) -> None:
+        try:
+            body = await self.client.get("/api/alarms")
+        except ApiError as exc:
+            if exc.not_available:
+                self.alarms_available = False
+            return
+        self.alarms_available = True
+        self.alarms.clear()
+        items = body.get("items", body) if isinstance(body, dict) else body
+        for alarm in items:
+            self.apply_alarm(alarm)
+        if self.unacked_alarms[0]:
+            self.bell()
+
+    # -- reference data -------------------------------------------------------------------
+    @work(exclusive=True, exit_on_error=False, group="reference")
+    async def load_reference(self) -> None:
+        for name in ("departments", "categories", "districts"):
+            try:
+                body = await self.client.get(f"/api/{name}")
+            except ApiError:
+                continue
+            items = body.get("items", body) if isinstance(body, dict) else body
+            self.reference[name] = list(items)
+
+    async def fetch_open_tickets(self) -> tuple[list[Ticket], int]:
+        """The open queue from the server (the snapshot tests replace only this edge)."""
+        if self.stream is not None:
+            await self.stream.connected_once.wait()
+        return await self.client.all_open_tickets()
+
+    # -- navigation -----------------------------------------------------------------------
+    def action_go(self, where: str) -> None:
+        from tui.screens import SCREENS_BY_NAME
+
+        if not self.person:
+            return
+        target = SCREENS_BY_NAME[where]
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, target):
+            self.pop_screen()
+        if not isinstance(self.screen, target):
+            self.push_screen(target())
+
+    def action_help(self) -> None:
+        from tui.screens.modals import HelpModal
+
+        screen = self.screen
+        rows = []
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if binding.description and binding.action not in seen and active.enabled:
+                seen.add(binding.action)
+                rows.append((self.get_key_display(binding), binding.description))
+        self.push_screen(HelpModal(str(screen.title or type(screen).__name__), rows))
+
+    async def on_unmount(self) -> None:
+        await self.client.close()

@@ -1,0 +1,74 @@
+"""The command palette (`:` or ctrl+p): namespaced commands like "route: to DISHUB".
+
+Everything here is also reachable by a key; the palette is for what has no key
+of its own (routing straight to a named department, switching language) and for
+operators who remember words better than keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tui import i18n
+
+if TYPE_CHECKING:
+    from tui.app import PantauApp
+
+Command = tuple[str, Callable[[], Any], str]
+
+
+class PantauCommands(Provider):
+    def _commands(self) -> list[Command]:
+        from tui.screens.ticket_base import TicketScreen
+
+        app = cast("PantauApp", self.app)
+        if not app.person:
+            return []
+        screen = self.screen
+        out: list[Command] = [
+            (f"go: {name}", partial(app.action_go, name), f"open the {name} screen")
+            for name in ("queue", "call", "alarms", "cameras")
+        ]
+        out += [
+            ("language: English", partial(self._language, "en"), "switch the console to English"),
+            ("language: Bahasa Indonesia", partial(self._language, "id"),
+             "ganti bahasa konsol ke Bahasa Indonesia"),
+        ]
+        if isinstance(screen, TicketScreen) and screen.selected_ticket() is not None:
+            ticket = screen.selected_ticket() or {}
+            ref = ticket.get("reference", "")
+            for action in ("triage", "note", "merge", "close", "reject", "reopen"):
+                if screen.check_action(action, ()):
+                    out.append((f"ticket: {action}", partial(screen.run_action, action),
+                                f"{action} {ref}"))
+            if screen.check_action("priority", (1,)):
+                out += [(f"priority: P{p}", partial(screen.action_priority, p), f"{ref} → P{p}")
+                        for p in range(1, 5)]
+            if screen.check_action("route", ()):
+                for dept in app.reference.get("departments", []):
+                    code = str(dept["code"])
+                    run = partial(screen.run_op, int(ticket["id"]), "route",
+                                  {"department": code}, f"→ {code}")
+                    out.append((f"route: to {code} ({dept.get('name', '')})", run,
+                                f"route {ref} to {dept.get('name', code)}"))
+        return out
+
+    def _language(self, lang: str) -> None:
+        app = cast("PantauApp", self.app)
+        app.forced_language = i18n.set_language(lang)
+        app.notify("English" if lang == "en" else "Bahasa Indonesia")
+
+    async def discover(self) -> Hits:
+        for name, run, help_text in self._commands():
+            yield DiscoveryHit(name, run, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, run, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), run, help=help_text)

@@ -1,0 +1,15 @@
+"""The console's screens, by the name used in `go(...)` actions and palette commands."""
+
+from __future__ import annotations
+
+from tui.screens.alarms import AlarmsScreen
+from tui.screens.call import CallScreen
+from tui.screens.cameras import CamerasScreen
+from tui.screens.queue import QueueScreen
+
+SCREENS_BY_NAME: dict[str, type] = {
+    "queue": QueueScreen,
+    "call": CallScreen,
+    "alarms": AlarmsScreen,
+    "cameras": CamerasScreen,
+}

@@ -1,0 +1,174 @@
+"""Small modal screens: confirm, text prompt, fuzzy picker, and help.
+
+Each returns its answer through `dismiss`, so callers use
+`push_screen(Modal(...), callback)` and never block the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.fuzzy import Matcher
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.i18n import t
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Yes/no for destructive and shift-level actions (k9s asks before delete)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "no", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -danger"):
+            yield Label(self.question, classes="dialog-title")
+            yield Static(f"{t('confirm.yes')}   {t('confirm.no')}")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class PromptModal(ModalScreen[list[str] | None]):
+    """One or more text fields; enter on the last field submits, esc cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "cancel", id="prompt.cancel"),
+    ]
+
+    def __init__(self, title: str, placeholders: list[str],
+                 values: list[str] | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholders = placeholders
+        self.values = values or [""] * len(placeholders)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            for i, (hint, value) in enumerate(zip(self.placeholders, self.values, strict=True)):
+                yield Input(value=value, placeholder=hint, id=f"field-{i}")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        index = inputs.index(event.input)
+        if index + 1 < len(inputs):
+            inputs[index + 1].focus()
+            return
+        answers = [field.value.strip() for field in inputs]
+        if answers[0]:
+            self.dismiss(answers)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass
+class Choice:
+    value: str
+    label: str
+
+
+class PickerModal(ModalScreen[str | None]):
+    """Type to fuzzy-filter a list; enter picks the highlighted entry.
+
+    The preselected entry (the routing suggestion) is highlighted when the picker
+    opens, so accepting it is a single enter.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "cancel", id="picker.cancel"),
+        Binding("down", "move(1)", "next", show=False, id="picker.down"),
+        Binding("up", "move(-1)", "previous", show=False, id="picker.up"),
+    ]
+
+    def __init__(self, title: str, choices: list[Choice], selected: str | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+        self.selected = selected
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Input(placeholder="…", id="picker-query")
+            yield OptionList(id="picker-options")
+
+    def on_mount(self) -> None:
+        self._fill("")
+
+    def _fill(self, query: str) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        if query:
+            matcher = Matcher(query)
+            scored = [(matcher.match(c.label), c) for c in self.choices]
+            ranked = [c for score, c in sorted(scored, key=lambda sc: -sc[0]) if score > 0]
+        else:
+            ranked = self.choices
+        options.add_options([Option(matcher.highlight(c.label) if query else c.label, id=c.value)
+                             for c in ranked])
+        if not ranked:
+            return
+        index = 0
+        if not query and self.selected is not None:
+            index = next((i for i, c in enumerate(ranked) if c.value == self.selected), 0)
+        options.highlighted = index
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._pick()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def _pick(self) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is not None and options.option_count:
+            self.dismiss(options.get_option_at_index(options.highlighted).id)
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            current = options.highlighted or 0
+            options.highlighted = max(0, min(options.option_count - 1, current + step))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpModal(ModalScreen[None]):
+    """The keys of the screen underneath, read from its live bindings (so a remap shows)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,f1,q", "dismiss_help", "close", id="help.close"),
+    ]
+
+    def __init__(self, title: str, rows: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        width = max((len(k) for k, _ in self.rows), default=4)
+        body = "\n".join(f"{key:>{width}}  {what}" for key, what in self.rows)
+        with Vertical(classes="dialog help"):
+            yield Label(f"{t('help.title')}: {self.title_text}", classes="dialog-title")
+            yield Static(body)
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,135 @@
+"""The queue: every open ticket, most urgent first, kept live from the event stream."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Label
+
+from tui.client import ApiError
+from tui.i18n import t
+from tui.screens.ticket_base import TicketScreen
+from tui.tickets import Filter, Ticket
+from tui.widgets.ticket_table import TicketTable
+
+TICK_SECONDS = 5.0
+
+
+class QueueScreen(TicketScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "filter", id="queue.filter"),
+        Binding("escape", "back", "clear filter", show=False, id="queue.back"),
+        Binding("enter", "open", "open", show=False, id="queue.open"),
+        Binding("R", "reload", "reload", show=False, id="queue.reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = Filter()
+        self.title = t("queue.title")
+
+    def compose(self) -> ComposeResult:
+        yield from self.chrome()
+        with Horizontal(classes="queue-head"):
+            yield Label(t("queue.title"), classes="screen-title")
+            yield Label(t("queue.loading"), id="queue-count")
+        yield Input(placeholder=t("queue.filter"), id="queue-filter", classes="-hidden")
+        yield TicketTable(id="queue-table")
+        yield from self.footer()
+
+    @property
+    def table(self) -> TicketTable:
+        return self.query_one(TicketTable)
+
+    def on_mount(self) -> None:
+        self.papp.ticket_listeners.append(self.on_tickets_changed)
+        self.set_interval(TICK_SECONDS, self._tick)
+        self.table.focus()
+        if self.papp.store.loaded:
+            self.refresh_rows()
+        else:
+            self.load()
+
+    def on_unmount(self) -> None:
+        if self.on_tickets_changed in self.papp.ticket_listeners:
+            self.papp.ticket_listeners.remove(self.on_tickets_changed)
+
+    @work(exclusive=True, group="queue-load", exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            items, total = await self.papp.fetch_open_tickets()
+        except ApiError as exc:
+            self.notify(exc.message, severity="error")
+            self.query_one("#queue-count", Label).update(exc.message[:40])
+            return
+        self.papp.store.load(items, total)
+        self.refresh_rows()
+
+    # -- rows -----------------------------------------------------------------------------
+    def on_tickets_changed(self, changed: set[int]) -> None:
+        if self.papp.store.loaded:
+            self.refresh_rows()
+
+    def refresh_rows(self) -> None:
+        """Diff the table against the store (one batch: one repaint, not one per row)."""
+        open_tickets = self.papp.store.open_tickets()
+        wanted = [tk for tk in open_tickets if self.filter.matches(tk)]
+        with self.app.batch_update():
+            self.table.sync(wanted, self.papp.clock())
+        total = len(open_tickets)
+        more = ">" if self.papp.store.server_total > total else ""
+        self.query_one("#queue-count", Label).update(
+            t("queue.count", shown=len(wanted), total=f"{more}{total}"))
+
+    def _tick(self) -> None:
+        with self.app.batch_update():
+            self.table.tick(self.papp.clock())
+
+    def selected_ticket(self) -> Ticket | None:
+        ticket_id = self.table.selected_id
+        return self.papp.store.get(ticket_id) if ticket_id is not None else None
+
+    # -- keys -----------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        box.remove_class("-hidden")
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "queue-filter":
+            self.filter = Filter.parse(event.value)
+            self.refresh_rows()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "queue-filter":
+            if not event.value:
+                event.input.add_class("-hidden")
+            self.table.focus()
+
+    def action_back(self) -> None:
+        """esc: first leave the filter box, then clear the filter."""
+        box = self.query_one("#queue-filter", Input)
+        if box.has_focus:
+            self.table.focus()
+            if not box.value:
+                box.add_class("-hidden")
+        elif box.value:
+            box.value = ""
+            box.add_class("-hidden")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        from tui.screens.ticket import TicketDetailScreen
+
+        ticket = self.selected_ticket()
+        if ticket is not None:
+            self.app.push_screen(TicketDetailScreen(int(ticket["id"])))
+
+    def action_reload(self) -> None:
+        self.load()

@@ -1,0 +1,141 @@
+"""One ticket: details, full timeline, notes, duplicate suggestions; the queue's keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Label, Static
+
+from tui.client import ApiError
+from tui.i18n import t
+from tui.screens.ticket_base import TicketScreen
+from tui.tickets import Ticket, code_of, name_of, parse_time, sla_text
+
+
+class TicketDetailScreen(TicketScreen):
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.history: list[dict[str, Any]] = []
+        self.duplicates: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield from self.chrome()
+        yield Label("", id="detail-title", classes="screen-title")
+        with VerticalScroll(id="detail-body"):
+            yield Static(id="detail-fields")
+            yield Label(t("ticket.notes"), classes="section")
+            yield Static(id="detail-notes")
+            yield Label(t("ticket.timeline"), classes="section")
+            yield Static(id="detail-timeline")
+            yield Label(t("ticket.duplicates"), classes="section")
+            yield Static(id="detail-duplicates")
+        yield from self.footer()
+
+    def on_mount(self) -> None:
+        self.papp.ticket_listeners.append(self._changed)
+        self.papp.frame_listeners.append(self._frame)
+        self.query_one("#detail-body").focus()
+        self.render_ticket()
+        self.load()
+
+    def on_unmount(self) -> None:
+        for listeners, fn in ((self.papp.ticket_listeners, self._changed),
+                              (self.papp.frame_listeners, self._frame)):
+            if fn in listeners:
+                listeners.remove(fn)  # type: ignore[arg-type]
+
+    def selected_ticket(self) -> Ticket | None:
+        return self.papp.store.get(self.ticket_id)
+
+    def _changed(self, changed: set[int]) -> None:
+        if self.ticket_id in changed:
+            self.render_ticket()
+
+    def _frame(self, frame: dict[str, Any]) -> None:
+        subject = frame.get("subject") or {}
+        if subject.get("type") == "ticket" and str(subject.get("id")) == str(self.ticket_id):
+            self.load()
+
+    @work(exclusive=True, group="detail-load", exit_on_error=False)
+    async def load(self) -> None:
+        client = self.papp.client
+        try:
+            full = await client.ticket(self.ticket_id)
+            self.notes = list(full.pop("notes", []) or [])
+            for extra in ("co_reporters", "attributes"):
+                full.pop(extra, None)
+            self.papp.store_apply([full])
+            history = await client.get(f"/api/tickets/{self.ticket_id}/history")
+            self.history = list(history.get("events", []))
+            dups = await client.get(f"/api/tickets/{self.ticket_id}/duplicates")
+            self.duplicates = list(dups.get("items", dups) if isinstance(dups, dict) else dups)
+        except ApiError as exc:
+            self.notify(exc.message, severity="error")
+        self.render_ticket()
+
+    def render_ticket(self) -> None:
+        ticket = self.selected_ticket()
+        if ticket is None:
+            return
+        now = self.papp.clock()
+        reporter = ticket.get("reporter") or {}
+        category = ticket.get("category") or {}
+        self.query_one("#detail-title", Label).update(
+            f"{ticket.get('reference')} · P{ticket.get('priority')} · {ticket.get('status')}"
+            f" · SLA {sla_text(ticket, now)}")
+        rows = [
+            ("category", f"{category.get('name', '-')} ({category.get('code', '-')})"),
+            ("channel", ticket.get("channel")),
+            ("where", f"{ticket.get('address') or '-'}, {name_of(ticket.get('district')) or '-'}"),
+            ("department", f"{code_of(ticket.get('department')) or '-'}  (suggested: "
+                           f"{code_of(ticket.get('suggested_department')) or '-'})"),
+            ("reporter", "anonymous" if ticket.get("anonymous") else
+             f"{reporter.get('name', '')} {reporter.get('phone', '')}".strip() or "-"),
+            ("tags", ", ".join(ticket.get("tags") or []) or "-"),
+            ("what", ticket.get("description", "")),
+        ]
+        self.query_one("#detail-fields", Static).update(
+            "\n".join(f"[b]{k:>10}[/b]  {escape(str(v))}" for k, v in rows))
+        self.query_one("#detail-notes", Static).update("\n".join(
+            escape(f"{_when(n.get('created_at'))} {(n.get('author') or {}).get('username', '')}"
+                   f": {n.get('body', '')}") for n in self.notes) or "-")
+        self.query_one("#detail-timeline", Static).update(
+            "\n".join(timeline_line(step) for step in self.history) or "-")
+        self.query_one("#detail-duplicates", Static).update(
+            "\n".join(escape(f"{d.get('reference')} · {str(d.get('description', ''))[:50]}")
+                      for d in (x.get("ticket", x) for x in self.duplicates))
+            or t("ticket.no_duplicates"))
+
+
+def timeline_line(step: dict[str, Any]) -> str:
+    """One history entry: local time, who, what changed (or the note's text)."""
+    kind = str(step.get("action") or step.get("kind", "")).removeprefix("ticket.")
+    changes = step.get("changes") or {}
+    parts = [f"{k}: {_short(v[0])}→{_short(v[1])}" for k, v in changes.items()
+             if isinstance(v, list | tuple) and len(v) == 2 and k in TIMELINE_FIELDS]
+    for key in ("note", "reason", "into"):
+        if step.get(key):
+            parts.append(f"{key}: {_short(step[key]) if key == 'into' else step[key]}")
+    return escape(f"{_when(step.get('at'))} {step.get('actor', '')} {kind} "
+                  + "; ".join(parts[:4]))
+
+
+TIMELINE_FIELDS = ("status", "priority", "category", "district", "department", "tags",
+                   "merged_into", "flagged")
+
+
+def _when(value: str | None) -> str:
+    at = parse_time(value)
+    return at.astimezone().strftime("%d/%m %H:%M") if at else "--"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("code") or value.get("name") or "…")
+    return "-" if value in (None, "") else str(value)[:24]

@@ -1,0 +1,159 @@
+"""The live queue table: rows keyed by ticket id, changed only by diff.
+
+Following Dolphie's process list: drop rows that vanished, update only cells that
+changed, add new rows, re-sort only when an urgency changed, and put the cursor
+back on the ticket it was on. Colours come from component classes styled in
+console.tcss with theme variables, so light and dark themes both work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
+
+from tui import i18n
+from tui.i18n import t
+from tui.tickets import Ticket, age_text, code_of, name_of, sla_class, sla_text, urgency_key
+
+STATUS_SHORT = {"acknowledged": "acked", "in_progress": "working"}
+COLUMNS = (("prio", "col.priority", 2), ("sla", "col.sla", 6), ("status", "col.status", 7),
+           ("category", "col.category", 16), ("dept", "col.department", 7),
+           ("district", "col.district", 12), ("age", "col.age", 5), ("channel", "col.channel", 7))
+
+
+class UrgencyCell(Text):
+    """The priority cell, carrying the row's sort key (DataTable sorts by cell values)."""
+
+    urgency: tuple[Any, ...] = ()
+
+
+class TicketTable(DataTable[Any]):
+    """Open tickets, most urgent first."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "tickets--p1", "tickets--p2", "tickets--p3", "tickets--p4",
+        "tickets--breached", "tickets--due-soon", "tickets--ok", "tickets--muted",
+        "tickets--flagged",
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "down", show=False, id="table.down"),
+        Binding("k", "cursor_up", "up", show=False, id="table.up"),
+        Binding("g", "scroll_top", "top", show=False, id="table.top"),
+        Binding("G", "scroll_bottom", "bottom", show=False, id="table.bottom"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.shown: dict[int, Ticket] = {}
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(t(label), width=width, key=key)
+
+    # -- cells ----------------------------------------------------------------------------
+    def _style(self, name: str) -> Any:
+        return self.get_component_rich_style(f"tickets--{name}", partial=True)
+
+    def cells(self, ticket: Ticket, now: datetime) -> dict[str, Any]:
+        prio = int(ticket.get("priority") or 4)
+        prio_cell = UrgencyCell(f"P{prio}", style=self._style(f"p{min(max(prio, 1), 4)}"))
+        prio_cell.urgency = urgency_key(ticket)
+        sla_style = {"breached": "breached", "due_soon": "due-soon", "ok": "ok"}.get(
+            sla_class(ticket, now), "muted")
+        category = ticket.get("category") or {}
+        cat_name = (category.get("name") if i18n.language() == "id"
+                    else category.get("name_en") or category.get("name")) or ""
+        status = str(ticket.get("status", ""))
+        status_style = self._style("flagged") if ticket.get("flagged") else ""
+        return {
+            "prio": prio_cell,
+            "sla": Text(sla_text(ticket, now), style=self._style(sla_style)),
+            "status": Text(STATUS_SHORT.get(status, status), style=status_style),
+            "category": cat_name,
+            "dept": code_of(ticket.get("department")) or "-",
+            "district": name_of(ticket.get("district")) or "-",
+            "age": age_text(ticket, now),
+            "channel": str(ticket.get("channel", "")),
+        }
+
+    # -- diffing --------------------------------------------------------------------------
+    @property
+    def selected_id(self) -> int | None:
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:  # cursor outside the table while it is rebuilt
+            return None
+        return int(key.value) if key.value is not None else None
+
+    def sync(self, wanted: Iterable[Ticket], now: datetime) -> bool:
+        """Make the rows exactly `wanted`; returns whether anything changed."""
+        wanted_by_id = {int(tk["id"]): tk for tk in wanted}
+        keep_id = self.selected_id
+        keep_index = self.cursor_row
+        changed = resort = False
+        for gone in set(self.shown) - set(wanted_by_id):
+            self.remove_row(str(gone))
+            del self.shown[gone]
+            changed = True
+        for ticket_id, ticket in wanted_by_id.items():
+            old = self.shown.get(ticket_id)
+            if old is None:
+                cells = self.cells(ticket, now)
+                self.add_row(*cells.values(), key=str(ticket_id))
+                changed = resort = True
+            elif old is not ticket and old != ticket:
+                resort |= urgency_key(old) != urgency_key(ticket)
+                changed |= self._update_row(ticket_id, ticket, now)
+            self.shown[ticket_id] = ticket
+        if resort:
+            self.sort("prio", key=lambda cell: cell.urgency)
+        if changed:
+            self._restore_cursor(keep_id, keep_index)
+        return changed
+
+    def _update_row(self, ticket_id: int, ticket: Ticket, now: datetime) -> bool:
+        row_key = str(ticket_id)
+        try:
+            current = self.get_row(row_key)
+        except RowDoesNotExist:
+            return False
+        changed = False
+        for (column, value), old in zip(self.cells(ticket, now).items(), current, strict=True):
+            if column == "prio" or _plain(value) != _plain(old) or _style(value) != _style(old):
+                self.update_cell(row_key, column, value)
+                changed = changed or column != "prio" or _plain(value) != _plain(old)
+        return changed
+
+    def tick(self, now: datetime) -> None:
+        """Refresh the time-dependent cells (SLA countdown, age) where their text moved."""
+        for ticket_id, ticket in self.shown.items():
+            row_key = str(ticket_id)
+            cells = self.cells(ticket, now)
+            for column in ("sla", "age"):
+                old = self.get_cell(row_key, column)
+                if _plain(old) != _plain(cells[column]) or _style(old) != _style(cells[column]):
+                    self.update_cell(row_key, column, cells[column])
+
+    def _restore_cursor(self, keep_id: int | None, keep_index: int) -> None:
+        if not self.row_count:
+            return
+        if keep_id is not None and keep_id in self.shown:
+            self.move_cursor(row=self.get_row_index(str(keep_id)), animate=False)
+        else:
+            self.move_cursor(row=min(keep_index, self.row_count - 1), animate=False)
+
+
+def _plain(value: Any) -> str:
+    return value.plain if isinstance(value, Text) else str(value)
+
+
+def _style(value: Any) -> str:
+    return str(value.style) if isinstance(value, Text) else ""
