@@ -57,12 +57,15 @@ async def test_a_press_reaches_every_console_and_wall_with_its_p1_ticket(
         cams = alarm["nearest_cameras"]
         assert cams[0]["code"] == "braga" and cams[0]["distance_m"] < 50
         assert [c["distance_m"] for c in cams] == sorted(c["distance_m"] for c in cams)
-        assert alarm["ticket_reference"] == f"PANIC-{alarm_id}"
+        assert alarm["ticket_reference"].startswith("BDG-") and alarm["ticket_id"]
         await ws.close()
-    [ticket] = await fetch(db_url, "SELECT * FROM tickets WHERE reference = $1",
-                           f"PANIC-{alarm_id}")
+    [ticket] = await fetch(db_url, "SELECT t.* FROM tickets t JOIN panic_alarms a"
+                           " ON a.ticket_id = t.id WHERE a.id = $1", alarm_id)
     assert (ticket["channel"], ticket["priority"], ticket["status"]) == ("panic", 1, "new")
-    assert ticket["ack_due_at"] - ticket["created_at"] <= timedelta(seconds=31)
+    assert ticket["reporter_name"] == "Ibu Braga-10" and "panic" in ticket["tags"]
+    created = await fetch(db_url, "SELECT payload FROM events WHERE kind = 'ticket.created'"
+                          " AND subject_id = $1", str(ticket["id"]))
+    assert len(created) == 1
 
 
 async def test_lifecycle_steps_conflicts_and_timeline(alarm_api: MakeApi) -> None:

@@ -6,7 +6,8 @@
 Every step is one transaction: a conditional UPDATE (so two operators clicking
 at once, or the escalation task, can never both win) and one event appended
 last. Raising also creates the linked P1 ticket and the contact outbox rows in
-the same transaction, so an alarm never exists without them.
+the same transaction (through the tickets' intake), so an alarm never exists
+without them.
 """
 
 from __future__ import annotations
@@ -19,13 +20,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from db import events
-from db.models import Ticket
 from server.alarms.contacts import message_body
 from server.alarms.geo import nearest_cameras
+from server.tickets.intake import NewTicket, create_ticket
 
-# The ticket's acknowledgement target mirrors the alarm's (issue #5: 30 s).
-ACK_TARGET = timedelta(seconds=30)
-RESOLVE_TARGET = timedelta(hours=4)
 OUTCOMES = ("resolved", "false_alarm")
 
 
@@ -119,7 +117,8 @@ UPDATE devices d SET last_seen_at = now(), offline_since = NULL
 FROM (SELECT id, offline_since FROM devices WHERE id = $1 FOR NO KEY UPDATE) old
 WHERE d.id = old.id
 RETURNING d.id, d.code, d.owner_name, d.owner_kind, d.address, d.district_id, d.lat, d.lon,
-          d.contacts, old.offline_since AS was_offline_since
+          d.contacts, old.offline_since AS was_offline_since,
+          (SELECT code FROM districts WHERE id = d.district_id) AS district_code
 """
 
 
@@ -187,9 +186,6 @@ async def raise_alarm(device_id: int, idempotency_key: str, *, signature: str | 
             return alarm, False
         alarm_id = int(rows[0]["id"])
         raised_at = rows[0]["raised_at"]
-        ticket = await _create_ticket(tx, alarm_id, device, a_lat, a_lon, raised_at)
-        await tx.execute_query("UPDATE panic_alarms SET ticket_id = $2 WHERE id = $1",
-                               [alarm_id, ticket.id])
         contacts = device["contacts"]
         if isinstance(contacts, str):
             contacts = json.loads(contacts)
@@ -198,33 +194,32 @@ async def raise_alarm(device_id: int, idempotency_key: str, *, signature: str | 
             await tx.execute_query(_OUTBOX, [
                 alarm_id, message_body(device["owner_name"], device["address"], local),
                 json.dumps(contacts)])
+        ticket = await _create_ticket(alarm_id, device, a_lat, a_lon, actor)
+        await tx.execute_query("UPDATE panic_alarms SET ticket_id = $2 WHERE id = $1",
+                               [alarm_id, ticket["id"]])
         alarm = await get_alarm(tx, alarm_id)
         assert alarm is not None
         await device_back_online(tx, device, actor)
-        await events.append(tx, "ticket.created", "ticket", ticket.id, actor, {
-            "reference": ticket.reference, "status": ticket.status,
-            "priority": ticket.priority, "category": None, "channel": "panic",
-            "department_id": None, "district_id": device["district_id"],
-            "alarm_id": alarm_id})
         await events.append(tx, "alarm.raised", "alarm", alarm_id, actor, {"alarm": alarm})
     return alarm, True
 
 
-async def _create_ticket(tx: BaseDBAsyncClient, alarm_id: int, device: dict[str, Any],
-                         lat: float, lon: float, raised_at: Any) -> Ticket:
-    """The P1 ticket linked to the alarm, so it is followed like every other case.
+async def _create_ticket(alarm_id: int, device: dict[str, Any], lat: float, lon: float,
+                         actor: str) -> dict[str, Any]:
+    """The P1 ticket linked to the alarm, through the tickets' own intake.
 
-    Inserted directly because no shared ticket-intake function exists yet; the
-    reference PANIC-<alarm id> is unique because alarm ids are.
+    Called inside raise_alarm's transaction: intake's transaction nests as a
+    savepoint there, so the ticket, its `ticket.created` event and the alarm
+    commit together or not at all.
     """
-    return await Ticket.create(
-        reference=f"PANIC-{alarm_id}", channel="panic", priority=1, status="new",
-        address=device["address"], district_id=device["district_id"], lat=lat, lon=lon,
-        reporter_name=device["owner_name"],
-        description=f"Panic button {device['code']} pressed by/at {device['owner_name']}"
-                    f" ({device['address'] or 'no address'}). Alarm #{alarm_id}.",
-        ack_due_at=raised_at + ACK_TARGET, resolve_due_at=raised_at + RESOLVE_TARGET,
-        using_db=tx)
+    return await create_ticket(NewTicket(
+        channel="panic", priority=1,
+        description=f"Tombol darurat / panic button {device['code']}: "
+                    f"{device['owner_name']} ({device['address'] or 'no address'}). "
+                    f"Alarm #{alarm_id}.",
+        address=device["address"], lat=lat, lon=lon, district=device["district_code"],
+        reporter_name=device["owner_name"], tags=["panic"],
+        attributes={"alarm_id": str(alarm_id), "device": device["code"]}), None, actor)
 
 
 _TRANSITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
