@@ -1,0 +1,201 @@
+"""The wall in real headless Chromium: real RTSP camera, real relay, real WHEP.
+
+Screenshots go to tests/artifacts/ (gitignored) so a failure can be looked at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestServer
+
+from server.auth import issue_wall_token
+from server.keys import pool_key, services_key
+from server.settings import Settings
+from tests.conftest import PROJECT_ROOT
+from tests.rtsp_camera import RtspCamera
+from tests.test_wall_api import pantau
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+pytestmark = pytest.mark.timeout(150)
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+
+
+@pytest.fixture
+async def streams_server(db_url: str) -> AsyncIterator[TestServer]:
+    from server.app import create_app
+
+    app = create_app(Settings(database_url=db_url, log_format="text", start_streams=True))
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    yield srv
+    await srv.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+@pytest.fixture
+def rtsp_camera() -> Iterator[RtspCamera]:
+    cam = RtspCamera()
+    cam.start()
+    yield cam
+    cam.stop()
+
+
+async def wall_page(browser: Any, server: TestServer, monitor_id: int, monitor: str,
+                    size: tuple[int, int] = (1280, 720)) -> Any:
+    token, _ = await issue_wall_token(server.app[pool_key], monitor_id, timedelta(hours=1))
+    context = await browser.new_context(viewport={"width": size[0], "height": size[1]})
+    base = str(server.make_url("")).rstrip("/")
+    await context.add_cookies([{"name": "pantau_token", "value": token, "url": base}])
+    page = await context.new_page()
+    await page.goto(f"{base}/wall/{monitor}")
+    return page
+
+
+async def tile_info(page: Any) -> list[dict[str, Any]]:
+    return await page.evaluate("""() => [...document.querySelectorAll('#grid .tile')].map(t => {
+        const v = t.querySelector('video');
+        const q = v.getVideoPlaybackQuality();
+        return {camera: t.dataset.cameraId ? Number(t.dataset.cameraId) : null,
+                state: t.dataset.state, frames: Number(t.dataset.frames || 0),
+                decoded: q.totalVideoFrames, width: v.videoWidth, height: v.videoHeight,
+                zoomed: t.classList.contains('zoomed')};
+    })""")
+
+
+async def wait_for(page: Any, predicate: Any, timeout: float, what: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        tiles = await tile_info(page)
+        if predicate(tiles):
+            return tiles
+        if time.monotonic() > deadline:
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / f"failed-{what.replace(' ', '-')}.png"))
+            raise AssertionError(f"timed out waiting for {what}: {tiles}")
+        await asyncio.sleep(0.2)
+
+
+async def test_rtsp_camera_plays_goes_offline_and_recovers_without_reload(
+        browser: Any, streams_server: TestServer, db_url: str,
+        rtsp_camera: RtspCamera) -> None:
+    conn = await asyncpg.connect(db_url)
+    cam_id = await conn.fetchval(
+        "UPDATE cameras SET source_kind = 'rtsp', source_url = $1 WHERE code = 'alun-alun'"
+        " RETURNING id", rtsp_camera.url)
+    monitor_id = await conn.fetchval("SELECT id FROM monitors WHERE code = 'pusat-kota'")
+    await conn.close()
+    page = await wall_page(browser, streams_server, monitor_id, "pusat-kota")
+    loads = []
+    page.on("load", lambda _: loads.append(1))
+
+    def rtsp_tile(tiles: list[dict[str, Any]]) -> dict[str, Any]:
+        return next((t for t in tiles if t["camera"] == cam_id),
+                    {"frames": 0, "state": None, "width": 0, "height": 0, "decoded": 0})
+
+    await wait_for(page, lambda ts: rtsp_tile(ts)["frames"] > 5, 20, "first frames")
+    # Frame rate: count decoded frames over three seconds.
+    before = rtsp_tile(await tile_info(page))
+    await asyncio.sleep(3)
+    after = rtsp_tile(await tile_info(page))
+    fps = (after["frames"] - before["frames"]) / 3
+    assert (after["width"], after["height"]) == (640, 360)
+    assert after["decoded"] > before["decoded"]
+    assert 11 <= fps <= 18, fps
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "wall-pusat-kota-2x2.png"))
+
+    rtsp_camera.stop()
+    t0 = time.monotonic()
+    await wait_for(page, lambda ts: rtsp_tile(ts)["state"] == "offline", 5, "offline tile")
+    offline_after = time.monotonic() - t0
+    await page.screenshot(path=str(ARTIFACTS / "wall-camera-offline.png"))
+
+    rtsp_camera.start()
+    t0 = time.monotonic()
+    frames = rtsp_tile(await tile_info(page))["frames"]
+    await wait_for(page, lambda ts: rtsp_tile(ts)["state"] == "playing"
+                   and rtsp_tile(ts)["frames"] > frames + 5, 5, "video resumes")
+    resumed_after = time.monotonic() - t0
+    assert len(loads) == 0  # recovered without a reload
+    print(f"offline shown after {offline_after:.1f}s, resumed after {resumed_after:.1f}s, "
+          f"{fps:.1f} fps")
+
+    # Server-driven: an operator sends another camera to position 1; the wall follows.
+    async with asyncio.timeout(10):
+        base = str(streams_server.make_url("")).rstrip("/")
+        async with aiohttp.ClientSession() as s:
+            async with s.post(f"{base}/api/auth/login",
+                              json={"username": "operator", "password": "pantau-demo"}) as r:
+                token = (await r.json())["token"]
+            t0 = time.monotonic()
+            async with s.put(f"{base}/api/monitors/pusat-kota/slots/1", json={"camera_id": 7},
+                             headers={"Authorization": f"Bearer {token}"}) as r:
+                assert r.status == 200
+    await wait_for(page, lambda ts: ts[1]["camera"] == 7, 1.0, "layout change")
+    assert time.monotonic() - t0 < 1.0
+
+    # Keyboard: "1" fills the wall with tile 1, Escape returns to the grid.
+    await page.keyboard.press("1")
+    assert (await tile_info(page))[0]["zoomed"]
+    await page.keyboard.press("Escape")
+    assert not any(t["zoomed"] for t in await tile_info(page))
+
+
+async def test_4x6_wall_decodes_all_24_cameras(
+        browser: Any, streams_server: TestServer, db_url: str) -> None:
+    page = await wall_page(browser, streams_server, 1, "main", size=(1920, 1080))
+    tiles = await wait_for(page, lambda ts: len(ts) == 24 and all(t["frames"] > 3 for t in ts),
+                           60, "24 playing tiles")
+    assert len({t["camera"] for t in tiles}) == 24
+    assert all((t["width"], t["height"]) == (640, 360) for t in tiles)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "wall-main-4x6.png"))
+
+
+async def test_unpaired_wall_shows_a_code_pairs_and_stops_when_revoked(
+        browser: Any, streams_server: TestServer, db_url: str) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    page = await context.new_page()
+    base = str(streams_server.make_url("")).rstrip("/")
+    await page.goto(f"{base}/wall/pusat-kota")
+    await page.wait_for_selector("body[data-pairing-code]", timeout=10_000)
+    code = await page.get_attribute("body", "data-pairing-code")
+    assert code and await page.is_visible("#pairing")
+    await page.screenshot(path=str(ARTIFACTS / "wall-pairing.png"))
+    done = await pantau(db_url, "wall", "pair", code, "--monitor", "pusat-kota")
+    assert done.returncode == 0, done.stderr
+    await wait_for(page, lambda ts: len(ts) == 4 and any(t["frames"] > 0 for t in ts),
+                   20, "paired wall playing")
+    cookies = {c["name"]: c for c in await context.cookies()}
+    assert cookies["pantau_token"]["httpOnly"]
+
+    sessions = streams_server.app[services_key]["streams"].sessions.sessions
+    assert sessions
+    gone = await pantau(db_url, "wall", "revoke", "pusat-kota", "--yes")
+    assert gone.returncode == 0
+    t0 = time.monotonic()
+    await wait_for(page, lambda ts: len(ts) == 0, 5, "revoked wall stops")
+    while sessions:  # the server ended the wall's video itself, not only the page
+        assert time.monotonic() - t0 < 5, sessions
+        await asyncio.sleep(0.1)
+    await context.close()
