@@ -20,6 +20,7 @@ from db.models import (
     Camera,
     Category,
     Department,
+    Device,
     District,
     Monitor,
     MonitorCamera,
@@ -45,6 +46,22 @@ DEMO_LOGINS = [
     ("admin", "administrator"),
 ]
 DEMO_TICKETS = 300
+# Panic-button devices: (code, owner, kind, address, district, lat, lon, contacts).
+# Their secrets are published like the demo password (`demo_device_secret`), so
+# `pantau device press demo-braga` works out of the box; rotate them for real use.
+DEMO_DEVICES = [
+    ("demo-braga", "Toko Sepatu Braga", "place", "Jl. Braga No. 12", "sumur-bandung",
+     -6.9172, 107.6094, [{"name": "Pemilik toko", "phone": "+62811000001", "channel": "sms"}]),
+    ("demo-dago", "Siti Nurhaliza", "citizen", "Jl. Ir. H. Juanda No. 88", "coblong",
+     -6.8853, 107.6132, [{"name": "Ahmad (suami)", "phone": "+62811000002",
+                          "channel": "whatsapp"},
+                         {"name": "Rina (anak)", "phone": "+62811000003", "channel": "sms"}]),
+    ("demo-alun-alun", "Masjid Raya Bandung", "place", "Jl. Dalem Kaum No. 14", "regol",
+     -6.9216, 107.6067, []),
+    ("demo-ujungberung", "Bapak Dedi Mulyadi", "citizen", "Jl. AH Nasution No. 3",
+     "ujungberung", -6.9125, 107.7010,
+     [{"name": "Yanti (istri)", "phone": "+62811000004", "channel": "whatsapp"}]),
+]
 ACTOR = "system:seed"
 
 Progress = Callable[[str, int, int], None]
@@ -65,6 +82,7 @@ async def seed_demo(progress: Progress = _quiet, *, tickets: int = DEMO_TICKETS)
     created["people"] = await _people(progress)
     created["shifts"] = await _shifts(progress)
     created["api_keys"] = await _api_key()
+    created["devices"] = await _devices(progress)
     created["tickets"] = await _tickets(progress, tickets)
     return created
 
@@ -210,6 +228,30 @@ async def _api_key() -> int:
     digest = hashlib.sha256(DEMO_OPEN311_KEY.encode()).hexdigest()
     _, made = await ApiKey.get_or_create(key_hash=digest, defaults={"name": "demo app"})
     return int(made)
+
+
+def demo_device_secret(code: str) -> str:
+    """The published secret of a demo device (see DEMO_DEVICES)."""
+    return f"pds_demo_{code}"
+
+
+async def _devices(progress: Progress) -> int:
+    districts = {d.code: d for d in await District.all()}
+    n = 0
+    for i, (code, owner, kind, address, district, lat, lon, contacts) in enumerate(
+            DEMO_DEVICES, 1):
+        if not await Device.filter(code=code).exists():
+            async with in_transaction() as tx:
+                dev = await Device.create(
+                    code=code, owner_name=owner, owner_kind=kind, address=address,
+                    district=districts[district], lat=lat, lon=lon,
+                    secret=demo_device_secret(code), contacts=contacts, using_db=tx)
+                await events.append(tx, "device.enrolled", "device", dev.id, ACTOR,
+                                    {"device": code, "owner_name": owner, "owner_kind": kind,
+                                     "district": district})
+            n += 1
+        progress("devices", i, len(DEMO_DEVICES))
+    return n
 
 
 async def _tickets(progress: Progress, count: int) -> int:
