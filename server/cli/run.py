@@ -116,6 +116,8 @@ def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
                     f"Pantau is up in {time.monotonic() - started:.1f}s ({where})",
                     f"  server      {base}   (health: {base}/healthz)",
                     f"  console     pantau console --server {base}",
+                    f"  wall        {base}/wall/main   (24 synthetic cameras; pair the screen:"
+                    " pantau wall pair CODE --monitor main)",
                     f"  open311     {base}/open311/v2/   api_key={DEMO_OPEN311_KEY}",
                     f"  demo logins (password: {DEMO_PASSWORD})",
                 ]
