@@ -21,7 +21,6 @@ from server.routes import devices as device_routes
 from server.routes import shifts as shift_routes
 from server.routes import tickets as ticket_routes
 from server.settings import Settings
-from server.tickets.scheduler import sla_scheduler
 
 log = logging.getLogger("pantau.server")
 
@@ -68,9 +67,8 @@ def create_app(settings: Settings) -> web.Application:
     setup_alarms(app)
     app.add_routes(alarm_routes.routes)
     app.add_routes(device_routes.routes)
-    # Tickets: REST API and the SLA breach scheduler.
-    app.add_routes(ticket_routes.routes)
-    app.cleanup_ctx.append(sla_scheduler)
+    # Tickets: REST API, Open311, public form, department page, SLA scheduler.
+    ticket_routes.setup(app)
     # Shifts, handovers and (supervisors') reports.
     app.add_routes(shift_routes.routes)
     return app

@@ -246,7 +246,9 @@ class PantauApp(App[None]):
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             binding = active.binding
-            if binding.description and binding.action not in seen and active.enabled:
+            # Only our own bindings (they all have ids); the widgets' arrow keys are
+            # not what an operator needs to be told.
+            if binding.id and binding.action not in seen and active.enabled:
                 seen.add(binding.action)
                 rows.append((self.get_key_display(binding), binding.description))
         self.push_screen(HelpModal(str(screen.title or type(screen).__name__), rows))

@@ -41,11 +41,11 @@ class CallScreen(PantauScreen):
         yield from self.chrome()
         yield Label(t("call.title"), classes="screen-title", id="call-state")
         with VerticalScroll(id="call-form"):
-            yield Input(placeholder=t("call.phone"), id="call-phone")
-            yield Input(placeholder=t("call.name"), id="call-name")
-            yield Input(placeholder=t("call.address"), id="call-address")
-            yield Select[str]([], prompt="district / kecamatan", id="call-district")
-            yield Select[str]([], prompt="category / kategori", id="call-category")
+            yield Input(placeholder=t("call.phone"), id="call-phone", compact=True)
+            yield Input(placeholder=t("call.name"), id="call-name", compact=True)
+            yield Input(placeholder=t("call.address"), id="call-address", compact=True)
+            yield Select[str]([], prompt="district / kecamatan", id="call-district", compact=True)
+            yield Select[str]([], prompt="category / kategori", id="call-category", compact=True)
             yield TextArea(id="call-what")
         yield from self.footer()
 

@@ -34,13 +34,15 @@ class CameraTile(Static, can_focus=True):
     def render_tile(self) -> None:
         cam = self.camera
         health = cam.get("health") or {}
-        online = health.get("online", cam.get("online"))
-        self.set_class(online is False, "-offline")
+        state = str(health.get("state") or "unknown")
+        # "idle" is not a fault: nobody is watching, so the relay has not opened it.
+        self.set_class(state in ("offline", "error", "failed"), "-offline")
         fps = health.get("fps")
-        state = "offline" if online is False else (f"{fps:.0f} fps" if fps else "online")
+        if health.get("online") and fps:
+            state = f"{fps:.0f} fps"
         title = escape(f"{cam.get('name', cam.get('id'))} · {state}"[:THUMB_W])
         if self.picture is None:
-            self.update(title + "\n" + "\n" * (THUMB_H - 1) + "…")
+            self.update(title + "\n" * (THUMB_H // 2) + "   (no picture)")
             return
         from rich.console import Group
         from rich.text import Text

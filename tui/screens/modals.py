@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
@@ -166,7 +166,7 @@ class HelpModal(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         width = max((len(k) for k, _ in self.rows), default=4)
         body = "\n".join(f"{key:>{width}}  {what}" for key, what in self.rows)
-        with Vertical(classes="dialog help"):
+        with VerticalScroll(classes="dialog help"):
             yield Label(f"{t('help.title')}: {self.title_text}", classes="dialog-title")
             yield Static(body)
 

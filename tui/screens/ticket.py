@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
+from tui import i18n
 from tui.client import ApiError
 from tui.i18n import t
 from tui.screens.ticket_base import TicketScreen
@@ -90,7 +91,8 @@ class TicketDetailScreen(TicketScreen):
             f"{ticket.get('reference')} · P{ticket.get('priority')} · {ticket.get('status')}"
             f" · SLA {sla_text(ticket, now)}")
         rows = [
-            ("category", f"{category.get('name', '-')} ({category.get('code', '-')})"),
+            ("category", f"{category.get('name_en' if i18n.language() == 'en' else 'name', '-')}"
+                         f" ({category.get('code', '-')})"),
             ("channel", ticket.get("channel")),
             ("where", f"{ticket.get('address') or '-'}, {name_of(ticket.get('district')) or '-'}"),
             ("department", f"{code_of(ticket.get('department')) or '-'}  (suggested: "
