@@ -330,3 +330,13 @@ async def districts(request: web.Request) -> web.Response:
     rows = await conn().execute_query_dict("SELECT * FROM districts ORDER BY code")
     return _json([{"code": r["code"], "name": r["name"], "lat": r["lat"], "lon": r["lon"]}
                   for r in rows])
+
+
+def setup(app: web.Application) -> None:
+    """Everything tickets add to the app, so server/app.py needs one line for it."""
+    from server.routes import open311
+    from server.tickets.scheduler import sla_scheduler
+
+    app.add_routes(routes)
+    app.add_routes(open311.routes)
+    app.cleanup_ctx.append(sla_scheduler)

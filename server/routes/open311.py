@@ -1,0 +1,255 @@
+"""Open311 GeoReport v2 under /open311/v2/, so existing civic apps and client
+libraries file and follow complaints unchanged.
+
+Every path takes a `.json` or `.xml` suffix. Errors are the spec's error list
+(`[{"code": 400, "description": ...}]` / `<errors><error>...`) with status
+400 (bad input), 403 (missing or wrong api_key) or 404 (unknown service,
+request or jurisdiction). The routes are public; POST checks the api_key
+itself (only its SHA-256 is stored, like bearer tokens).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from db.orm import conn
+from server.auth import public
+from server.errors import ApiError
+from server.keys import pool_key
+from server.tickets import georeport, intake
+from server.tickets.intake import NewTicket
+from server.tickets.records import VIEW_SQL
+
+routes = web.RouteTableDef()
+BASE = "/open311/v2"
+FMT = "{fmt:json|xml}"
+MAX_FORM_BYTES = 64 * 1024
+
+
+class Open311Error(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def _render(fmt: str, data: Any, root: str, item: str | None = None,
+            status: int = 200) -> web.Response:
+    if fmt == "xml":
+        return web.Response(text=georeport.to_xml(root, data, item), status=status,
+                            content_type="text/xml", charset="utf-8")
+    return web.Response(text=json.dumps(data, ensure_ascii=False), status=status,
+                        content_type="application/json", charset="utf-8")
+
+
+def _error(fmt: str, status: int, description: str) -> web.Response:
+    return _render(fmt, [{"code": status, "description": description}], "errors", "error",
+                   status)
+
+
+def _handles_errors(handler: Any) -> Any:
+    """Turn Open311Error (and our ApiError) into the spec's error list."""
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        fmt = request.match_info.get("fmt", "json")
+        try:
+            _jurisdiction(request)
+            return await handler(request)  # type: ignore[no-any-return]
+        except Open311Error as exc:
+            return _error(fmt, exc.status, exc.description)
+        except ApiError as exc:
+            body = exc.body_json
+            fields = body.get("fields") or {}
+            detail = "; ".join(f"{k}: {v}" for k, v in fields.items()) or body["message"]
+            return _error(fmt, exc.status, detail)
+
+    wrapper.__name__ = handler.__name__
+    wrapper.__doc__ = handler.__doc__
+    return public(wrapper)
+
+
+def _jurisdiction(request: web.Request) -> None:
+    given = request.query.get("jurisdiction_id")
+    if given and given != georeport.JURISDICTION:
+        raise Open311Error(404, f"jurisdiction_id {given!r} not found; this endpoint serves "
+                                f"{georeport.JURISDICTION}")
+
+
+async def _categories(code: str | None = None) -> list[dict[str, Any]]:
+    sql = ("SELECT c.*, d.name AS dept_name FROM categories c"
+           " LEFT JOIN departments d ON d.id = c.department_id WHERE c.active")
+    params: list[Any] = []
+    if code is not None:
+        sql += " AND c.code = $1"
+        params.append(code)
+    return await conn().execute_query_dict(sql + " ORDER BY c.code", params)
+
+
+@routes.get(BASE + "/discovery." + FMT)
+@_handles_errors
+async def discovery(request: web.Request) -> web.Response:
+    base = f"{request.scheme}://{request.host}{BASE}"
+    return _render(request.match_info["fmt"], georeport.discovery(base), "discovery")
+
+
+@routes.get(BASE + "/services." + FMT)
+@_handles_errors
+async def services(request: web.Request) -> web.Response:
+    items = [georeport.service_json(c) for c in await _categories()]
+    return _render(request.match_info["fmt"], items, "services", "service")
+
+
+@routes.get(BASE + "/services/{code}." + FMT)
+@_handles_errors
+async def service_definition(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    if not await _categories(code):
+        raise Open311Error(404, f"service_code {code!r} not found")
+    data = {"service_code": code, "attributes": georeport.attributes_for(code)}
+    return _render(request.match_info["fmt"], data, "service_definition")
+
+
+def _float(form: Any, name: str, lo: float, hi: float, errors: dict[str, str]) -> float | None:
+    raw = form.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        errors[name] = "not a number"
+        return None
+    if not lo <= value <= hi:
+        errors[name] = f"must be between {lo:g} and {hi:g}"
+        return None
+    return value
+
+
+async def _check_key(request: web.Request, key: str) -> None:
+    if not key:
+        raise Open311Error(403, "api_key is required")
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    ok = await request.app[pool_key].fetchval(
+        "SELECT 1 FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", digest)
+    if not ok:
+        raise Open311Error(403, "api_key is not valid")
+
+
+@routes.post(BASE + "/requests." + FMT)
+@_handles_errors
+async def post_request(request: web.Request) -> web.Response:
+    """Create a service request (form-encoded, as the spec says)."""
+    if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
+        raise Open311Error(400, f"request body over {MAX_FORM_BYTES} bytes")
+    ctype = request.content_type
+    if ctype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise Open311Error(400, "send the request form-encoded "
+                                "(application/x-www-form-urlencoded)")
+    try:
+        form = await request.post()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Open311Error(400, f"malformed form data: {exc}") from exc
+    await _check_key(request, str(form.get("api_key", "")))
+    code = str(form.get("service_code", "")).strip()
+    if not code:
+        raise Open311Error(400, "service_code is required")
+    if not await _categories(code):
+        raise Open311Error(404, f"service_code {code!r} not found")
+    errors: dict[str, str] = {}
+    lat = _float(form, "lat", -90, 90, errors)
+    lon = _float(form, "long", -180, 180, errors)
+    address = str(form.get("address_string", "")).strip()
+    if lat is None and lon is None and not address and "lat" not in errors \
+            and "long" not in errors:
+        errors["location"] = "give lat and long, or address_string"
+    attributes = {k[len("attribute["):-1]: str(v) for k, v in form.items()
+                  if k.startswith("attribute[") and k.endswith("]")}
+    errors.update(georeport.check_attributes(code, attributes))
+    name = " ".join(str(form.get(k, "")).strip() for k in ("first_name", "last_name")).strip()
+    new = NewTicket(channel="open311", description=str(form.get("description", "")),
+                    category=code, address=address, lat=lat, lon=lon, reporter_name=name,
+                    reporter_phone=str(form.get("phone", "")),
+                    reporter_email=str(form.get("email", "")), attributes=attributes)
+    renamed = {"lon": "long", "reporter_phone": "phone", "reporter_email": "email",
+               "reporter_name": "first_name", "address": "address_string"}
+    for key, value in new.check().items():
+        errors.setdefault(renamed.get(key, key), value)
+    if errors:
+        raise Open311Error(400, "; ".join(f"{k}: {v}" for k, v in sorted(errors.items())))
+    ticket = await intake.create_ticket(new, None, actor="open311")
+    body = [{"service_request_id": ticket["reference"],
+             "service_notice": "Simpan nomor ini untuk memantau laporan Anda / keep this "
+                               "number to follow your report",
+             "account_id": None}]
+    return _render(request.match_info["fmt"], body, "service_requests", "request", 201)
+
+
+def _parse_date(raw: str, name: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Open311Error(400, f"{name} is not an ISO 8601 date-time") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=georeport.JAKARTA)
+    return value
+
+
+@routes.get(BASE + "/requests." + FMT)
+@_handles_errors
+async def get_requests(request: web.Request) -> web.Response:
+    """Requests by id list, or by service code, date range (default 90 days) and status."""
+    q = request.query
+    params: list[Any] = []
+    if q.get("service_request_id"):
+        ids = [i.strip().upper() for i in q["service_request_id"].split(",") if i.strip()]
+        if len(ids) > georeport.MAX_RECORDS:
+            raise Open311Error(400, f"at most {georeport.MAX_RECORDS} service_request_id")
+        where = "t.reference = ANY($1::text[])"
+        params.append(ids)
+    else:
+        clauses = []
+        end = _parse_date(q["end_date"], "end_date") if q.get("end_date") else None
+        start = _parse_date(q["start_date"], "start_date") if q.get("start_date") else None
+        if start and not end:
+            end = start + timedelta(days=georeport.DEFAULT_DAYS)
+        end = end or datetime.now(UTC)
+        start = start or end - timedelta(days=georeport.DEFAULT_DAYS)
+        if start > end:
+            raise Open311Error(400, "start_date is after end_date")
+        if end - start > timedelta(days=georeport.DEFAULT_DAYS):
+            raise Open311Error(400, f"a date range spans at most {georeport.DEFAULT_DAYS} days")
+        params += [start, end]
+        clauses.append("t.created_at BETWEEN $1 AND $2")
+        if q.get("service_code"):
+            codes = [c.strip() for c in q["service_code"].split(",") if c.strip()]
+            params.append(codes)
+            clauses.append(f"c.code = ANY(${len(params)}::text[])")
+        if q.get("status"):
+            wanted = {s.strip() for s in q["status"].split(",") if s.strip()}
+            if not wanted <= {"open", "closed"}:
+                raise Open311Error(400, "status is open, closed or both (comma separated)")
+            if wanted == {"open"}:
+                clauses.append("t.status IN ('new','triaged','routed','acknowledged',"
+                               "'in_progress')")
+            elif wanted == {"closed"}:
+                clauses.append("t.status IN ('resolved','closed','rejected','merged')")
+        where = " AND ".join(clauses)
+    rows = await conn().execute_query_dict(
+        f"{VIEW_SQL} WHERE {where} ORDER BY t.created_at DESC, t.id DESC"
+        f" LIMIT {georeport.MAX_RECORDS}", params)
+    items = [georeport.request_json(r) for r in rows]
+    return _render(request.match_info["fmt"], items, "service_requests", "request")
+
+
+@routes.get(BASE + "/requests/{id}." + FMT)
+@_handles_errors
+async def get_request(request: web.Request) -> web.Response:
+    ref = request.match_info["id"].strip().upper()
+    rows = await conn().execute_query_dict(f"{VIEW_SQL} WHERE t.reference = $1", [ref])
+    if not rows:
+        raise Open311Error(404, f"service_request_id {ref!r} not found")
+    return _render(request.match_info["fmt"], [georeport.request_json(rows[0])],
+                   "service_requests", "request")
