@@ -18,6 +18,7 @@ from server.keys import hub_key, pool_key, services_key, settings_key
 from server.routes import alarms as alarm_routes
 from server.routes import auth, cameras, events, health, people, wall
 from server.routes import devices as device_routes
+from server.routes import reports as report_routes
 from server.routes import shifts as shift_routes
 from server.routes import tickets as ticket_routes
 from server.settings import Settings
@@ -71,4 +72,5 @@ def create_app(settings: Settings) -> web.Application:
     ticket_routes.setup(app)
     # Shifts, handovers and (supervisors') reports.
     app.add_routes(shift_routes.routes)
+    app.add_routes(report_routes.routes)
     return app

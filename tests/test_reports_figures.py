@@ -38,9 +38,10 @@ TICKETS: list[tuple[Any, ...]] = [
 ]
 
 
-@pytest.fixture
-async def dataset(orm: str) -> dict[str, Any]:
-    conn = await asyncpg.connect(orm)
+async def insert_dataset(url: str) -> dict[str, Any]:
+    """Replace tickets, alarms and shifts with the fixed dataset above; returns the
+    ids of the categories, departments and districts it uses."""
+    conn = await asyncpg.connect(url)
     try:
         for table in ("alarm_notifications", "panic_alarms", "ticket_notes", "shift_handovers",
                       "shift_assignments", "shifts"):
@@ -97,6 +98,11 @@ async def dataset(orm: str) -> dict[str, Any]:
     finally:
         await conn.close()
     return {"categories": cats, "departments": depts, "districts": dists}
+
+
+@pytest.fixture
+async def dataset(orm: str) -> dict[str, Any]:
+    return await insert_dataset(orm)
 
 
 async def _figures(kind: str, label: str) -> Figures:

@@ -18,9 +18,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from server.cli import console, database, devices, run, shifts, users, walls
+    from server.cli import console, database, devices, reports, run, shifts, users, walls
 
-    for module in (run, database, users, console, walls, shifts, devices):
+    for module in (run, database, users, console, walls, shifts, devices, reports):
         for command in module.COMMANDS:
             main.add_command(command)
 
