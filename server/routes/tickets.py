@@ -334,9 +334,11 @@ async def districts(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     """Everything tickets add to the app, so server/app.py needs one line for it."""
-    from server.routes import open311
+    from server.routes import dept_page, open311, public_form
     from server.tickets.scheduler import sla_scheduler
 
     app.add_routes(routes)
     app.add_routes(open311.routes)
+    app.add_routes(public_form.routes)
+    app.add_routes(dept_page.routes)
     app.cleanup_ctx.append(sla_scheduler)

@@ -1,0 +1,142 @@
+"""The department page at /dept: staff of one department (SKPD) sign in, see the
+open tickets routed to them, and acknowledge, start, resolve, refuse or note them.
+
+Server-rendered forms (each carries the ticket version, so a stale page answers
+"reload" instead of overwriting); a few lines of script reload the list when the
+event stream says one of the department's tickets changed. The session is the
+ordinary bearer token in an HttpOnly, SameSite=Strict cookie, which the auth
+helper already accepts, so cross-site forms cannot act with it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from db.orm import conn
+from db.passwords import verify_password
+from server.auth import (
+    DEPARTMENT,
+    authenticate,
+    issue_person_token,
+    principal_of,
+    public,
+    requires,
+)
+from server.errors import ApiError
+from server.keys import pool_key, settings_key
+from server.routes.public_form import render, when
+from server.tickets import lifecycle, notes, queue
+from server.tickets.records import resolve_key
+
+routes = web.RouteTableDef()
+COOKIE = "pantau_token"
+LABELS = {"acknowledge": "Terima / acknowledge", "start": "Mulai / start",
+          "resolve": "Selesai / resolve", "refuse": "Tolak / refuse"}
+NEXT_ACTIONS = {"routed": ("acknowledge", "refuse"), "acknowledged": ("start", "resolve",
+                                                                      "refuse"),
+                "in_progress": ("resolve",)}
+FLASH = {
+    "done": "Tersimpan / saved.",
+    "stale_version": "Tiket sudah berubah; muat ulang / the ticket changed, reload.",
+    "invalid_transition": "Tidak bisa pada status ini / not possible in this status.",
+    "bad_request": "Isian kurang / something is missing.",
+    "not_found": "Tiket tidak ada atau bukan milik dinas Anda / not your department's ticket.",
+    "forbidden": "Tidak diizinkan / not allowed.",
+    "login": "Nama pengguna atau kata sandi salah, atau bukan staf dinas / wrong username or "
+             "password, or not department staff.",
+}
+
+
+def _page(status: int = 200, **context: Any) -> web.Response:
+    return render("dept.html", status, lang="id", title="Dinas", **context)
+
+
+def _flash(request: web.Request) -> tuple[str | None, bool]:
+    code = request.query.get("m", "")
+    return FLASH.get(code), code not in ("", "done")
+
+
+@routes.get("/dept")
+@public
+async def dept_home(request: web.Request) -> web.Response:
+    flash, bad = _flash(request)
+    try:
+        me = await authenticate(request)
+    except ApiError:
+        me = None  # expired or revoked cookie: sign in again
+    if me is None or me.kind != "person" or "department" not in me.roles:
+        return _page(me=None, flash=flash, flash_bad=bad)
+    rows = await conn().execute_query_dict("SELECT * FROM departments WHERE id = $1",
+                                           [me.department_id])
+    q = queue.QueueQuery(department_id=me.department_id, limit=queue.MAX_LIMIT)
+    page = await queue.page(conn(), q)
+    tickets = []
+    for t in page["items"]:
+        t["actions"] = [(a, LABELS[a]) for a in NEXT_ACTIONS.get(t["status"], ())]
+        due = t["ack_due_at"] if t["status"] == "routed" else t["resolve_due_at"]
+        t["due"] = when(due)
+        tickets.append(t)
+    return _page(me=me, department=rows[0], tickets=tickets, capped=bool(page["next_cursor"]),
+                 flash=flash, flash_bad=bad)
+
+
+@routes.post("/dept/login")
+@public
+async def dept_login(request: web.Request) -> web.Response:
+    form = await request.post()
+    username = str(form.get("username", "")).strip().lower()[:40]
+    password = str(form.get("password", ""))[:200]
+    pool = request.app[pool_key]
+    row = await pool.fetchrow("SELECT id, password_hash, roles, active FROM people"
+                              " WHERE username = $1", username)
+    ok = verify_password(row["password_hash"] if row else None, password)
+    if not ok or row is None or not row["active"] or "department" not in row["roles"]:
+        raise web.HTTPSeeOther("/dept?m=login")
+    ttl = timedelta(hours=request.app[settings_key].token_ttl_hours)
+    token, _ = await issue_person_token(pool, row["id"], ttl, label="dept page")
+    resp = web.HTTPSeeOther("/dept")
+    resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/",
+                    max_age=int(ttl.total_seconds()), secure=request.secure)
+    raise resp
+
+
+@routes.post("/dept/logout")
+@requires(DEPARTMENT)
+async def dept_logout(request: web.Request) -> web.Response:
+    await request.app[pool_key].execute(
+        "UPDATE auth_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+        principal_of(request).token_id)
+    resp = web.HTTPSeeOther("/dept")
+    resp.del_cookie(COOKIE, path="/")
+    raise resp
+
+
+@routes.post("/dept/tickets/{id}/{action:acknowledge|start|resolve|refuse|note}")
+@requires(DEPARTMENT)
+async def dept_action(request: web.Request) -> web.Response:
+    origin = request.headers.get("Origin")
+    if origin and origin.split("://", 1)[-1] != request.host:
+        raise ApiError(403, "forbidden", "cross-site form refused")
+    form = await request.post()
+    me = principal_of(request)
+    action = request.match_info["action"]
+    code = "done"
+    try:
+        ticket_id = await resolve_key(conn(), request.match_info["id"])
+        if ticket_id is None:
+            raise ApiError(404, "not_found", "ticket not found")
+        if action == "note":
+            await notes.add_note(ticket_id, me, str(form.get("body", "")))
+        else:
+            raw = str(form.get("version", ""))
+            if not raw.isdigit():
+                raise ApiError(400, "bad_request", "version missing")
+            await lifecycle.act(ticket_id, action, me, int(raw),
+                                note=str(form.get("note", "")).strip()[:5000],
+                                reason=str(form.get("reason", "")).strip()[:500])
+    except ApiError as exc:
+        code = exc.body_json.get("error", "bad_request")
+    raise web.HTTPSeeOther(f"/dept?m={code}")

@@ -1,0 +1,269 @@
+"""The public complaint form at /lapor and the status page /lapor/status/{reference}.
+
+Server-rendered, no JavaScript needed, in Indonesian (default) and English
+(`?lang=en`). Filing goes through the same intake as every channel; the reporter
+is sent (303, so a reload does not file twice) to the status page, which shows
+the reference to keep and what has happened since, without staff names or
+internal notes. A hidden honeypot field turns away the simplest bots.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from db.orm import conn
+from server.auth import public
+from server.errors import ApiError
+from server.tickets import intake
+from server.tickets.calendar import JAKARTA
+from server.tickets.intake import NewTicket
+from server.tickets.records import fetch_view, resolve_key, ticket_json
+
+routes = web.RouteTableDef()
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                  trim_blocks=True, lstrip_blocks=True)
+MAX_FORM_BYTES = 32 * 1024
+
+TEXTS: dict[str, dict[str, str]] = {
+    "id": {
+        "switch": "English", "title": "Lapor", "heading": "Laporkan masalah di kota",
+        "intro": "Laporan Anda diteruskan ke dinas yang berwenang dan dapat dipantau "
+                 "dengan nomor laporan.",
+        "fix_errors": "Periksa isian yang ditandai.", "category": "Jenis masalah",
+        "choose": "— pilih —", "description": "Apa yang terjadi?",
+        "description_hint": "(jelaskan sejelas mungkin)", "address": "Alamat / lokasi",
+        "address_hint": "(nama jalan, patokan)", "district": "Kecamatan",
+        "unknown": "— tidak tahu —", "lat": "Lintang", "lon": "Bujur", "optional": "(opsional)",
+        "about_you": "Tentang Anda", "name": "Nama", "phone": "Telepon", "email": "Email",
+        "anonymous": "Laporkan tanpa nama", "submit": "Kirim laporan",
+        "follow": "Sudah punya nomor laporan?", "check": "Lihat status",
+        "thanks": "Terima kasih, laporan Anda sudah kami terima.",
+        "your_reference": "Nomor laporan Anda", "keep_reference":
+            "Simpan nomor ini untuk memantau laporan Anda.",
+        "status": "Status", "duplicate_of": "Digabung dengan", "department": "Dinas",
+        "filed": "Dilaporkan", "updated": "Diperbarui", "reason": "Keterangan",
+        "history": "Riwayat", "new_report": "Buat laporan baru",
+        "not_found": "Nomor laporan tidak ditemukan.", "required": "wajib diisi",
+        "location": "isi alamat, kecamatan atau koordinat",
+        "bad_number": "bukan angka", "spam": "Laporan tidak dapat diterima.",
+        "too_large": "Isian terlalu panjang.",
+    },
+    "en": {
+        "switch": "Bahasa Indonesia", "title": "Report", "heading": "Report a problem in the city",
+        "intro": "Your report goes to the department that must act, and you can follow it "
+                 "with its reference.",
+        "fix_errors": "Please check the marked fields.", "category": "What kind of problem",
+        "choose": "— choose —", "description": "What happened?",
+        "description_hint": "(as clearly as you can)", "address": "Address / place",
+        "address_hint": "(street, landmark)", "district": "District (kecamatan)",
+        "unknown": "— don't know —", "lat": "Latitude", "lon": "Longitude",
+        "optional": "(optional)", "about_you": "About you", "name": "Name", "phone": "Phone",
+        "email": "Email", "anonymous": "Report anonymously", "submit": "Send report",
+        "follow": "Already have a reference?", "check": "Check status",
+        "thanks": "Thank you, we have received your report.",
+        "your_reference": "Your reference", "keep_reference":
+            "Keep this reference to follow your report.",
+        "status": "Status", "duplicate_of": "Merged into", "department": "Department",
+        "filed": "Filed", "updated": "Updated", "reason": "Reason", "history": "History",
+        "new_report": "File another report", "not_found": "No report with that reference.",
+        "required": "required", "location": "give an address, a district or coordinates",
+        "bad_number": "not a number", "spam": "This report cannot be accepted.",
+        "too_large": "The form is too large.",
+    },
+}
+
+STATUS_TEXT = {
+    "id": {"new": "Diterima", "triaged": "Diverifikasi", "routed": "Diteruskan ke dinas",
+           "acknowledged": "Diterima dinas", "in_progress": "Sedang dikerjakan",
+           "resolved": "Selesai", "closed": "Ditutup", "rejected": "Ditolak",
+           "merged": "Digabung dengan laporan lain"},
+    "en": {"new": "Received", "triaged": "Verified", "routed": "Sent to the department",
+           "acknowledged": "Accepted by the department", "in_progress": "Being worked on",
+           "resolved": "Resolved", "closed": "Closed", "rejected": "Rejected",
+           "merged": "Merged with another report"},
+}
+# Public timeline: what each event means to a reporter (None = not shown).
+STEP_TEXT = {
+    "id": {"create": "Laporan diterima", "triage": "Laporan diverifikasi",
+           "route": "Diteruskan ke {dept}", "acknowledge": "Diterima oleh {dept}",
+           "start": "Sedang dikerjakan", "resolve": "Selesai dikerjakan", "close": "Ditutup",
+           "reject": "Ditolak", "reopen": "Dibuka kembali", "refuse":
+               "Dikembalikan ke pusat komando", "pause": "Menunggu informasi dari pelapor",
+           "resume": "Dilanjutkan", "merge": "Digabung dengan {into}",
+           "unmerge": "Dipisahkan kembali", "close_call": "Ditutup"},
+    "en": {"create": "Report received", "triage": "Report verified", "route": "Sent to {dept}",
+           "acknowledge": "Accepted by {dept}", "start": "Work started",
+           "resolve": "Resolved", "close": "Closed", "reject": "Rejected",
+           "reopen": "Reopened", "refuse": "Returned to the command center",
+           "pause": "Waiting for information from the reporter", "resume": "Resumed",
+           "merge": "Merged into {into}", "unmerge": "Separated again", "close_call": "Closed"},
+}
+
+
+def _lang(request: web.Request, form: Any = None) -> str:
+    lang = (form.get("lang") if form is not None else None) or request.query.get("lang")
+    if lang in TEXTS:
+        return str(lang)
+    accept = request.headers.get("Accept-Language", "").lower()
+    return "en" if accept.startswith("en") else "id"
+
+
+def render(name: str, status: int = 200, **context: Any) -> web.Response:
+    html = env.get_template(name).render(**context)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
+                        headers={"Content-Security-Policy": "default-src 'self'; "
+                                 "style-src 'self' 'unsafe-inline'; script-src 'self' "
+                                 "'unsafe-inline'; connect-src 'self'",
+                                 "X-Frame-Options": "DENY"})
+
+
+def when(value: datetime | str | None) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(JAKARTA).strftime("%d %b %Y %H:%M WIB")
+
+
+async def _choices() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    db = conn()
+    cats = await db.execute_query_dict(
+        "SELECT code, name, name_en FROM categories WHERE active ORDER BY name")
+    dists = await db.execute_query_dict("SELECT code, name FROM districts ORDER BY name")
+    return cats, dists
+
+
+async def _form_page(lang: str, values: dict[str, Any], errors: dict[str, str],
+                     status: int = 200) -> web.Response:
+    cats, dists = await _choices()
+    return render("lapor_form.html", status, lang=lang, other_lang="en" if lang == "id" else "id",
+                  t=TEXTS[lang], title=TEXTS[lang]["title"], categories=cats, districts=dists,
+                  values=values, errors=errors)
+
+
+@routes.get("/lapor")
+@public
+async def form(request: web.Request) -> web.Response:
+    return await _form_page(_lang(request), {}, {})
+
+
+def _number(raw: str, name: str, errors: dict[str, str], t: dict[str, str]) -> float | None:
+    raw = raw.strip().replace(",", ".")
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        errors[name] = t["bad_number"]
+        return None
+
+
+@routes.post("/lapor")
+@public
+async def submit(request: web.Request) -> web.Response:
+    lang = _lang(request)
+    if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
+        return render("lapor_message.html", 413, lang=lang, t=TEXTS[lang],
+                      other_lang="en" if lang == "id" else "id", title=TEXTS[lang]["title"],
+                      message=TEXTS[lang]["too_large"])
+    try:
+        data = await request.post()
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if data is None or request.content_type not in ("application/x-www-form-urlencoded",
+                                                    "multipart/form-data"):
+        return await _form_page(lang, {}, {"description": TEXTS[lang]["required"]}, 400)
+    lang = _lang(request, data)
+    t = TEXTS[lang]
+    values = {k: str(data.get(k, "")) for k in ("category", "description", "address",
+                                                   "district", "lat", "lon", "name", "phone",
+                                                   "email")}
+    values["anonymous"] = bool(data.get("anonymous"))
+    if data.get("website"):  # the honeypot: people never see it, bots fill it
+        return render("lapor_message.html", 400, lang=lang, t=t, title=t["title"],
+                      other_lang="en" if lang == "id" else "id", message=t["spam"])
+    errors: dict[str, str] = {}
+    if not values["category"]:
+        errors["category"] = t["required"]
+    lat = _number(values["lat"], "lat", errors, t)
+    lon = _number(values["lon"], "lon", errors, t)
+    new = NewTicket(channel="web", description=values["description"],
+                    category=values["category"] or None, address=values["address"],
+                    lat=lat, lon=lon, district=values["district"] or None,
+                    reporter_name=values["name"], reporter_phone=values["phone"],
+                    reporter_email=values["email"], anonymous=bool(values["anonymous"]))
+    renamed = {"reporter_name": "name", "reporter_phone": "phone", "reporter_email": "email"}
+    for key, message in new.check().items():
+        errors.setdefault(renamed.get(key, key), t["location"] if key == "location" else message)
+    if not errors:
+        try:
+            ticket = await intake.create_ticket(new, None, actor="public:web")
+        except ApiError as exc:
+            errors = {renamed.get(k, k): v
+                      for k, v in (exc.body_json.get("fields") or {}).items()} or {
+                "description": exc.body_json["message"]}
+        else:
+            raise web.HTTPSeeOther(f"/lapor/status/{ticket['reference']}?lang={lang}&new=1")
+    return await _form_page(lang, values, errors, 400)
+
+
+@routes.get("/lapor/status")
+@public
+async def status_lookup(request: web.Request) -> web.Response:
+    ref = request.query.get("reference", "").strip().upper()
+    lang = _lang(request)
+    if not ref or len(ref) > 40:
+        raise web.HTTPSeeOther(f"/lapor?lang={lang}")
+    raise web.HTTPSeeOther(f"/lapor/status/{ref}?lang={lang}")
+
+
+async def _timeline(ticket_id: int, lang: str) -> list[dict[str, str]]:
+    rows = await conn().execute_query_dict(
+        "SELECT kind, payload, created_at FROM events WHERE subject_type = 'ticket'"
+        " AND subject_id = $1 AND kind NOT IN ('ticket.note_added', 'ticket.sla_breached',"
+        " 'ticket.routed_away') ORDER BY id", [str(ticket_id)])
+    steps = []
+    for r in rows:
+        payload = r["payload"]
+        if isinstance(payload, str):
+            payload = json.loads(payload)
+        action = payload.get("action") or r["kind"].split(".")[-1]
+        text = STEP_TEXT[lang].get(action)
+        if text is None:
+            continue
+        dept = (payload.get("ticket") or {}).get("department") or {}
+        steps.append({"at": when(r["created_at"]),
+                      "text": text.format(dept=dept.get("name", "–"),
+                                          into=payload.get("into", "–"))})
+    return steps
+
+
+@routes.get("/lapor/status/{reference}")
+@public
+async def status_page(request: web.Request) -> web.Response:
+    lang = _lang(request)
+    t = TEXTS[lang]
+    ref = request.match_info["reference"].strip().upper()
+    ticket_id = await resolve_key(conn(), ref) if not ref.isdigit() else None
+    row = await fetch_view(conn(), ticket_id) if ticket_id is not None else None
+    if row is None:
+        return render("lapor_message.html", 404, lang=lang, t=t, title=t["title"],
+                      other_lang="en" if lang == "id" else "id", message=t["not_found"])
+    ticket = ticket_json(row)
+    category = None
+    if ticket["category"]:
+        category = (ticket["category"]["name_en"] if lang == "en" else None) or \
+            ticket["category"]["name"]
+    return render("lapor_status.html", lang=lang, other_lang="en" if lang == "id" else "id",
+                  t=t, title=t["title"], ticket=ticket, category=category,
+                  status_text=STATUS_TEXT[lang][ticket["status"]],
+                  created=when(ticket["created_at"]), updated=when(ticket["updated_at"]),
+                  new=request.query.get("new") == "1",
+                  timeline=await _timeline(row["id"], lang))
