@@ -44,7 +44,7 @@ async def test_filing_shows_a_reference_and_the_status_page(api: Api, db_url: st
     assert resp.status == 200 and ref in html and "Thank you" in html
     assert "Report received" in html and "Siti" not in html  # no personal data
     op = api.as_user(await api.login("operator"))
-    s, t = await op.get(f"/api/tickets/{ref}")
+    _, t = await op.get(f"/api/tickets/{ref}")
     assert t["channel"] == "web" and t["district"]["code"] == "coblong"
     _s, t = await op.post(f"/api/tickets/{t['id']}/route", {"version": t["version"]})
     async with api.session.get(f"{api.base}/lapor/status/{ref.lower()}") as resp:
@@ -81,10 +81,10 @@ async def test_bad_form_input_is_explained_and_nothing_stored(api: Api, db_url: 
 
 async def test_department_page_signs_in_lists_and_acts(api: Api) -> None:
     op = api.as_user(await api.login("operator"))
-    s, t = await op.post("/api/tickets", {"channel": "walk_in", "category": "jalan-rusak",
+    _, t = await op.post("/api/tickets", {"channel": "walk_in", "category": "jalan-rusak",
                                           "description": "Lubang di Jl. Riau",
                                           "address": "Jl. Riau"})
-    s, t = await op.post(f"/api/tickets/{t['id']}/route", {"version": t["version"]})
+    _, t = await op.post(f"/api/tickets/{t['id']}/route", {"version": t["version"]})
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as browser:
         async with browser.get(f"{api.base}/dept") as resp:

@@ -182,9 +182,9 @@ async def submit(request: web.Request) -> web.Response:
         return await _form_page(lang, {}, {"description": TEXTS[lang]["required"]}, 400)
     lang = _lang(request, data)
     t = TEXTS[lang]
-    values = {k: str(data.get(k, "")) for k in ("category", "description", "address",
-                                                   "district", "lat", "lon", "name", "phone",
-                                                   "email")}
+    fields = ("category", "description", "address", "district", "lat", "lon", "name",
+              "phone", "email")
+    values: dict[str, Any] = {k: str(data.get(k, "")) for k in fields}
     values["anonymous"] = bool(data.get("anonymous"))
     if data.get("website"):  # the honeypot: people never see it, bots fill it
         return render("lapor_message.html", 400, lang=lang, t=t, title=t["title"],
