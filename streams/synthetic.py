@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import os
+import struct
 import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from pathlib import Path
 
 import av
 from PIL import Image, ImageDraw, ImageFont
@@ -81,14 +84,74 @@ def _draw(name: str, label: str, seed: str, i: int, n: int) -> Image.Image:
 
 _clips: dict[tuple[str, str, str], Clip] = {}
 _clip_lock = threading.Lock()
+CLIP_FORMAT = 1  # bump when drawing or encoding changes, so old cached clips are ignored
+_UNIT_HEADER = struct.Struct(">IQB")  # length, pts, keyframe
+
+
+def clip_cache_dir() -> Path:
+    """Where encoded clips are kept between runs (PANTAU_CLIP_CACHE to move it)."""
+    given = os.environ.get("PANTAU_CLIP_CACHE")
+    if given:
+        return Path(given)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pantau" / "clips"
+
+
+def _cache_path(name: str, label: str, seed: str) -> Path:
+    digest = hashlib.sha256(
+        f"{CLIP_FORMAT}|{WIDTH}x{HEIGHT}@{FPS}|{LOOP_SECONDS}|{name}|{label}|{seed}".encode())
+    return clip_cache_dir() / f"{digest.hexdigest()[:32]}.clip"
+
+
+def _load_cached(path: Path) -> Clip | None:
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    units: list[AccessUnit] = []
+    pos = 0
+    try:
+        while pos < len(raw):
+            size, pts, key = _UNIT_HEADER.unpack_from(raw, pos)
+            pos += _UNIT_HEADER.size
+            units.append(AccessUnit(raw[pos:pos + size], pts, bool(key)))
+            pos += size
+    except (struct.error, ValueError):
+        return None
+    if not units or not units[0].keyframe:
+        return None
+    tick = CLOCK_RATE // FPS
+    return Clip(tuple(units), FPS * LOOP_SECONDS * tick, parameter_sets(units[0].data))
+
+
+def _store(path: Path, clip: Clip) -> None:
+    """Best effort: a read-only home only costs the encode next time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(b"".join(_UNIT_HEADER.pack(len(u.data), u.pts, u.keyframe) + u.data
+                                 for u in clip.units))
+        tmp.replace(path)
+    except OSError:
+        pass
 
 
 def encode_clip(name: str, label: str, seed: str) -> Clip:
-    """Draw and encode one camera's loop (cached per process; ~0.3 s of CPU)."""
+    """Draw and encode one camera's loop, or load it from the clip cache.
+
+    Encoding costs ~0.3 s of CPU per camera; 24 cameras starting together on two
+    cores would keep a wall black for seconds on every server start, so clips are
+    cached on disk as well as in memory.
+    """
     key = (name, label, seed)
     with _clip_lock:
         if key in _clips:
             return _clips[key]
+        path = _cache_path(name, label, seed)
+        cached = _load_cached(path)
+        if cached is not None:
+            _clips[key] = cached
+            return cached
         n = FPS * LOOP_SECONDS
         ctx = av.CodecContext.create("libx264", "w")
         ctx.width, ctx.height, ctx.pix_fmt = WIDTH, HEIGHT, "yuv420p"
@@ -97,7 +160,7 @@ def encode_clip(name: str, label: str, seed: str) -> Clip:
         ctx.bit_rate = 500_000
         ctx.gop_size = GOP
         ctx.max_b_frames = 0
-        ctx.options = {"preset": "veryfast", "tune": "zerolatency", "profile": "baseline",
+        ctx.options = {"preset": "ultrafast", "tune": "zerolatency", "profile": "baseline",
                        "x264-params": f"keyint={GOP}:min-keyint={GOP}:scenecut=0:"
                                       "repeat-headers=1"}
         units: list[AccessUnit] = []
@@ -114,6 +177,7 @@ def encode_clip(name: str, label: str, seed: str) -> Clip:
             raise RuntimeError("the synthetic clip must start with a keyframe")
         clip = Clip(tuple(units), n * tick, parameter_sets(units[0].data))
         _clips[key] = clip
+        _store(path, clip)
         return clip
 
 
