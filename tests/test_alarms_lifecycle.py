@@ -13,6 +13,7 @@ import asyncpg
 
 from server.alarms.client import DeviceClient
 from server.alarms.contacts import OutgoingMessage, SendError
+from server.alarms.geo import distance_m
 from server.alarms.signing import signed_headers
 from server.auth import issue_wall_token
 from tests.conftest import next_event
@@ -47,6 +48,10 @@ async def test_a_press_reaches_every_console_and_wall_with_its_p1_ticket(
     result = await device(api, "braga-10", secret).press()
     assert result.status == 201 and result.body["created"] is True
     alarm_id = result.alarm_id
+    # the SQL ranking agrees with the Python haversine over every camera
+    cameras = await fetch(db_url, "SELECT code, lat, lon FROM cameras WHERE enabled")
+    expected = sorted((round(distance_m(-6.9175, 107.6093, c["lat"], c["lon"])), c["code"])
+                      for c in cameras)[:4]
     for ws in (console, supervisor, wall):
         msg = await next_event(ws, "alarm.raised")
         alarm = msg["payload"]["alarm"]
@@ -56,6 +61,8 @@ async def test_a_press_reaches_every_console_and_wall_with_its_p1_ticket(
         assert (alarm["lat"], alarm["lon"]) == (-6.9175, 107.6093)
         cams = alarm["nearest_cameras"]
         assert cams[0]["code"] == "braga" and cams[0]["distance_m"] < 50
+        assert [(c["distance_m"], c["code"]) for c in cams] == expected
+        assert all(set(c) == {"code", "name", "distance_m"} for c in cams)
         assert [c["distance_m"] for c in cams] == sorted(c["distance_m"] for c in cams)
         assert alarm["ticket_reference"].startswith("BDG-") and alarm["ticket_id"]
         await ws.close()

@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 
 from db import events
 from server.alarms.contacts import message_body
-from server.alarms.geo import nearest_cameras
+from server.alarms.geo import EARTH_RADIUS_M, NEAREST_CAMERAS
 from server.tickets.intake import NewTicket, create_ticket
 
 OUTCOMES = ("resolved", "false_alarm")
@@ -141,11 +141,30 @@ async def device_back_online(tx: BaseDBAsyncClient, device: dict[str, Any], acto
                              "offline_since": _iso(device["was_offline_since"])})
 
 
-_INSERT_ALARM = """
+# The nearest cameras are ranked in the INSERT itself (haversine in SQL, see
+# server/alarms/geo.py for the same formula): one round trip fewer on the path
+# every alarm takes.
+_INSERT_ALARM = f"""
 INSERT INTO panic_alarms (device_id, idempotency_key, lat, lon, nearest_cameras)
-VALUES ($1, $2, $3, $4, $5::jsonb)
+SELECT $1, $2, $3::float8, $4::float8, COALESCE((
+    SELECT jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name,
+                                        'distance_m', round(c.metres)::int)
+                     ORDER BY c.metres, c.code)
+    FROM (SELECT code, name, {EARTH_RADIUS_M} * 2 * asin(least(1, sqrt(
+                 sin(radians(lat - $3::float8) / 2) ^ 2
+                 + cos(radians($3::float8)) * cos(radians(lat))
+                   * sin(radians(lon - $4::float8) / 2) ^ 2))) AS metres
+          FROM cameras WHERE enabled
+          ORDER BY metres, code LIMIT {NEAREST_CAMERAS}) c), '[]'::jsonb)
 ON CONFLICT (device_id, idempotency_key) DO NOTHING
 RETURNING id, raised_at
+"""
+
+_LINK_TICKET = """
+UPDATE panic_alarms SET ticket_id = $2 WHERE id = $1
+RETURNING id, status, lat, lon, raised_at, acknowledged_at, dispatched_at, resolved_at,
+          dispatch_unit, dispatch_note, resolution_note, escalation_level, escalated_at,
+          nearest_cameras, ticket_id
 """
 
 _OUTBOX = """
@@ -173,9 +192,8 @@ async def raise_alarm(device_id: int, idempotency_key: str, *, signature: str | 
             await remember_signature(tx, device_id, signature)
         a_lat = lat if lat is not None else device["lat"]
         a_lon = lon if lon is not None else device["lon"]
-        cameras = await nearest_cameras(tx, a_lat, a_lon)
-        rows = await tx.execute_query_dict(
-            _INSERT_ALARM, [device_id, idempotency_key, a_lat, a_lon, json.dumps(cameras)])
+        rows = await tx.execute_query_dict(_INSERT_ALARM,
+                                           [device_id, idempotency_key, a_lat, a_lon])
         if not rows:
             existing = await tx.execute_query_dict(
                 "SELECT id FROM panic_alarms WHERE device_id = $1 AND idempotency_key = $2",
@@ -194,11 +212,16 @@ async def raise_alarm(device_id: int, idempotency_key: str, *, signature: str | 
             await tx.execute_query(_OUTBOX, [
                 alarm_id, message_body(device["owner_name"], device["address"], local),
                 json.dumps(contacts)])
+        # From here to COMMIT the ticket's reference counter and the event-log lock
+        # are held, serialising every intake: keep it to two statements.
         ticket = await _create_ticket(alarm_id, device, a_lat, a_lon, actor)
-        await tx.execute_query("UPDATE panic_alarms SET ticket_id = $2 WHERE id = $1",
-                               [alarm_id, ticket["id"]])
-        alarm = await get_alarm(tx, alarm_id)
-        assert alarm is not None
+        linked = await tx.execute_query_dict(_LINK_TICKET, [alarm_id, ticket["id"]])
+        alarm = alarm_json({
+            **linked[0], "ticket_reference": ticket["reference"],
+            "device_code": device["code"], "owner_name": device["owner_name"],
+            "owner_kind": device["owner_kind"], "address": device["address"],
+            "district_id": device["district_id"], "acknowledged_by": None,
+            "dispatched_by": None, "resolved_by": None})
         await device_back_online(tx, device, actor)
         await events.append(tx, "alarm.raised", "alarm", alarm_id, actor, {"alarm": alarm})
     return alarm, True
