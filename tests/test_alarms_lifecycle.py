@@ -66,6 +66,10 @@ async def test_a_press_reaches_every_console_and_wall_with_its_p1_ticket(
         assert [c["distance_m"] for c in cams] == sorted(c["distance_m"] for c in cams)
         assert alarm["ticket_reference"].startswith("BDG-") and alarm["ticket_id"]
         await ws.close()
+    # a wall (re)loading its page lists the open alarms too
+    status, listed = await api.get("/api/alarms", token=wall_token)
+    assert status == 200 and [a["id"] for a in listed] == [alarm_id]
+    assert (await api.get(f"/api/alarms/{alarm_id}", token=wall_token))[0] == 403
     [ticket] = await fetch(db_url, "SELECT t.* FROM tickets t JOIN panic_alarms a"
                            " ON a.ticket_id = t.id WHERE a.id = $1", alarm_id)
     assert (ticket["channel"], ticket["priority"], ticket["status"]) == ("panic", 1, "new")
@@ -252,7 +256,7 @@ async def test_contacts_are_messaged_with_retries_and_state_on_the_alarm(
         ("Budi", "whatsapp", 3), ("Sari", "sms", 3)]
     assert len(sender.delivered) == 2 and "Ibu Braga-15" in sender.delivered[0].body
     kinds = [s["kind"] for s in detail["timeline"]]
-    assert kinds.count("alarm.contact_retrying") == 2 and kinds.count("alarm.contact_sent") == 2
+    assert kinds.count("alarm_contact.retrying") == 2 and kinds.count("alarm_contact.sent") == 2
     # the wall never receives phone numbers in alarm payloads
     assert "+6281234567890" not in str(detail["timeline"])
 
@@ -272,7 +276,7 @@ async def test_a_message_that_never_goes_through_is_marked_failed(alarm_api: Mak
     _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
     note = detail["notifications"][0]
     assert note["attempts"] == 2 and note["last_error"] == "gateway timeout"
-    assert "alarm.contact_failed" in [s["kind"] for s in detail["timeline"]]
+    assert "alarm_contact.failed" in [s["kind"] for s in detail["timeline"]]
 
 
 async def test_device_client_retries_until_the_server_answers(alarm_api: MakeApi) -> None:

@@ -124,7 +124,9 @@ async def send_due(sender: ContactSender, *, max_attempts: int, retry_s: float,
             if status != "retrying" or attempts == 1:
                 # The timeline shows the outcome, and the first failure (so an
                 # operator sees at once that relatives may not know yet).
-                await events.append(tx, f"alarm.contact_{status}", "alarm", msg.alarm_id,
+                # "alarm_contact.*", not "alarm.*": wall displays see alarm.* events,
+                # and relatives' names do not belong on a public screen.
+                await events.append(tx, f"alarm_contact.{status}", "alarm", msg.alarm_id,
                                     f"system:{sender.name}", {
                                         "alarm_id": msg.alarm_id, "notification_id": msg.id,
                                         "contact": msg.contact_name, "channel": msg.channel,
