@@ -6,6 +6,7 @@ Screenshots go to tests/artifacts/ (gitignored) so a failure can be looked at.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -199,3 +200,42 @@ async def test_unpaired_wall_shows_a_code_pairs_and_stops_when_revoked(
         assert time.monotonic() - t0 < 5, sessions
         await asyncio.sleep(0.1)
     await context.close()
+
+
+async def test_alarm_pops_up_with_its_nearest_cameras_until_acknowledged(
+        browser: Any, streams_server: TestServer, db_url: str) -> None:
+    from tortoise.transactions import in_transaction
+
+    from db import events
+
+    pool = streams_server.app[pool_key]
+    monitor_id = await pool.fetchval("SELECT id FROM monitors WHERE code = 'pusat-kota'")
+    page = await wall_page(browser, streams_server, monitor_id, "pusat-kota")
+    await wait_for(page, lambda ts: len(ts) == 4, 10, "wall up")
+    device = await pool.fetchrow("SELECT id, code, address, lat, lon FROM devices LIMIT 1")
+    nearest = [{"code": "braga", "name": "Jl. Braga", "distance_m": 120},
+               {"code": "asia-afrika", "name": "Jl. Asia Afrika", "distance_m": 300}]
+    alarm_id = await pool.fetchval(
+        "INSERT INTO panic_alarms (device_id, idempotency_key, lat, lon, nearest_cameras)"
+        " VALUES ($1, 'wall-test', $2, $3, $4::jsonb) RETURNING id",
+        device["id"], device["lat"], device["lon"], json.dumps(nearest))
+    alarm = {"id": alarm_id, "status": "raised", "address": device["address"],
+             "device": device["code"], "lat": device["lat"], "lon": device["lon"],
+             "nearest_cameras": nearest}
+    async with in_transaction() as tx:  # as the panic module does (issue #5)
+        await events.append(tx, "alarm.raised", "alarm", alarm_id, "test", {"alarm": alarm})
+    await page.wait_for_selector("#alarm-popup:not(.hidden)", timeout=3000)
+    assert device["address"] in await page.inner_text("#alarm-where")
+    await page.wait_for_function(
+        """() => [...document.querySelectorAll('#alarm-cams .tile')]
+                 .filter(t => Number(t.dataset.frames || 0) > 2).length === 2""", timeout=15_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "wall-alarm-popup.png"))
+    assert "alarm" in (await page.inner_text("#alarms")).lower()
+
+    await pool.execute("UPDATE panic_alarms SET status = 'acknowledged',"
+                       " acknowledged_at = now() WHERE id = $1", alarm_id)
+    async with in_transaction() as tx:
+        await events.append(tx, "alarm.acknowledged", "alarm", alarm_id, "test", {})
+    await page.wait_for_selector("#alarm-popup.hidden", state="attached", timeout=3000)
+    assert await page.locator("#alarm-cams .tile").count() == 0

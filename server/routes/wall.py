@@ -237,11 +237,18 @@ SELECT
 FROM tickets
 """
 _ACTIVE_ALARMS = """
-SELECT a.id, a.status, a.lat, a.lon, a.raised_at, d.address, d.code AS device
+SELECT a.id, a.status, a.lat, a.lon, a.raised_at, a.nearest_cameras, d.address,
+       d.code AS device
 FROM panic_alarms a JOIN devices d ON d.id = a.device_id
 WHERE a.status NOT IN ('resolved', 'false_alarm')
 ORDER BY a.raised_at DESC LIMIT 20
 """
+
+
+def _json_list(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, list) else []
 
 
 async def wall_summary(pool: Any) -> dict[str, Any]:
@@ -252,6 +259,7 @@ async def wall_summary(pool: Any) -> dict[str, Any]:
         "queue": {k: int(counts[k]) for k in ("open", "new", "p1", "overdue")},
         "alarms": [{"id": int(a["id"]), "status": a["status"], "lat": a["lat"], "lon": a["lon"],
                     "address": a["address"], "device": a["device"],
+                    "nearest_cameras": _json_list(a["nearest_cameras"]),
                     "raised_at": a["raised_at"].isoformat()} for a in alarms],
     }
 

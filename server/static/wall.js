@@ -264,7 +264,7 @@ async function loadSummary() {
   const seen = new Set();
   for (const a of s.alarms) {
     seen.add(a.id);
-    if (!wall.alarms.has(a.id)) wall.alarms.set(a.id, a);
+    wall.alarms.set(a.id, { ...(wall.alarms.get(a.id) || {}), ...a });
   }
   for (const id of [...wall.alarms.keys()]) if (!seen.has(id)) wall.alarms.delete(id);
   renderAlarms();
