@@ -8,6 +8,8 @@ every screen), and reference data (departments, categories, districts).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
@@ -24,13 +26,24 @@ from tui.store import TicketStore
 from tui.tickets import Clock, Ticket, utcnow
 
 TicketListener = Callable[[set[int]], None]
+
+
+@dataclass
+class TicketDetails:
+    ticket: Ticket
+    notes: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]
+
+
 FrameListener = Callable[[dict[str, Any]], None]
 COALESCE_SECONDS = 0.08
 OPEN_ALARM_STATES = ("raised", "acknowledged", "dispatched")
 
 
 class PantauApp(App[None]):
-    CSS_PATH = "console.tcss"
+    # Absolute, so subclasses defined elsewhere (tests, bench) find it too.
+    CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "Pantau"
     COMMANDS = App.COMMANDS | {PantauCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -69,6 +82,10 @@ class PantauApp(App[None]):
     # -- session --------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.set_keymap(config.load_keymap())
+        self.begin()
+
+    def begin(self) -> None:
+        """Resume the saved session for this server, or ask to sign in."""
         stored = config.load_token(self.server_url)
         if stored is None:
             self.show_login()
@@ -221,10 +238,21 @@ class PantauApp(App[None]):
             self.reference[name] = list(items)
 
     async def fetch_open_tickets(self) -> tuple[list[Ticket], int]:
-        """The open queue from the server (the snapshot tests replace only this edge)."""
+        """The open queue, read once the stream is up so no event falls in between."""
         if self.stream is not None:
             await self.stream.connected_once.wait()
         return await self.client.all_open_tickets()
+
+    async def fetch_ticket_details(self, ticket_id: int) -> TicketDetails:
+        """One ticket with its notes, timeline (history) and duplicate candidates."""
+        full = await self.client.ticket(ticket_id)
+        notes = list(full.pop("notes", []) or [])
+        for extra in ("co_reporters", "attributes", "duplicate_candidates"):
+            full.pop(extra, None)
+        history = await self.client.get(f"/api/tickets/{ticket_id}/history")
+        dups = await self.client.get(f"/api/tickets/{ticket_id}/duplicates")
+        return TicketDetails(full, notes, list(history.get("events", [])),
+                             list(dups.get("items", [])))
 
     # -- navigation -----------------------------------------------------------------------
     def action_go(self, where: str) -> None:

@@ -34,6 +34,13 @@ class ApiError(Exception):
         self.fields = fields or {}
 
     @property
+    def detail(self) -> str:
+        """The message with each refused field's reason, for a one-line notification."""
+        if not self.fields:
+            return self.message
+        return f"{self.message} ({'; '.join(f'{k}: {v}' for k, v in self.fields.items())})"
+
+    @property
     def conflict(self) -> bool:
         return self.status == 409
 

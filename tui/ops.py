@@ -51,7 +51,7 @@ class TicketOps:
                     app.notify(t("ticket.stale", ref=ref) if stale else f"{ref}: {exc.message}",
                                severity="warning")
                 else:
-                    app.notify(f"{ref}: {exc.message}", severity="error")
+                    app.notify(f"{ref}: {exc.detail}", severity="error")
                 return False
             if result.get("id") == ticket_id:
                 app.store_apply([result])

@@ -73,6 +73,8 @@ class AlarmsScreen(PantauScreen):
             note.update(t("unavailable", what=t("alarms.title")))
         else:
             note.update("" if self.papp.alarms else t("alarms.none"))
+        note.set_class(self.papp.alarms_available is not False and bool(self.papp.alarms),
+                       "-empty")
         table = self.query_one(DataTable)
         keep = self.selected_id()
         now = self.papp.clock()
@@ -160,7 +162,7 @@ class AlarmsScreen(PantauScreen):
         try:
             result = await self.papp.client.post(f"/api/alarms/{alarm_id}/{action}", body)
         except ApiError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(exc.detail, severity="error")
             return
         alarm = result.get("alarm", result) if isinstance(result, dict) else None
         if isinstance(alarm, dict) and "id" in alarm:

@@ -108,7 +108,7 @@ class CallScreen(PantauScreen):
             closed = await client.post(f"/api/calls/{ticket['id']}/close",
                                        {"reason": close_reason})
         except ApiError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(exc.detail, severity="error")
             return
         closed_ticket = closed.get("ticket", closed) if isinstance(closed, dict) else {}
         if closed_ticket.get("id"):

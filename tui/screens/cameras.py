@@ -158,7 +158,7 @@ class CamerasScreen(PantauScreen):
             await self.papp.client.put(f"/api/monitors/{monitor['code']}/slots/{position}",
                                        {"camera_id": camera["id"]})
         except ApiError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(exc.detail, severity="error")
             return
         self.notify(f"{camera.get('name')} → {monitor['code']} #{position}")
 
@@ -198,6 +198,6 @@ class CamerasScreen(PantauScreen):
         try:
             await self.papp.client.patch(f"/api/monitors/{code}", {"layout": layout})
         except ApiError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(exc.detail, severity="error")
             return
         self.notify(f"{code}: {layout}")

@@ -37,7 +37,8 @@ class QueueScreen(TicketScreen):
         with Horizontal(classes="queue-head"):
             yield Label(t("queue.title"), classes="screen-title")
             yield Label(t("queue.loading"), id="queue-count")
-        yield Input(placeholder=t("queue.filter"), id="queue-filter", classes="-hidden")
+        yield Input(placeholder=t("queue.filter"), id="queue-filter", classes="-hidden",
+                    compact=True)
         yield TicketTable(id="queue-table")
         yield from self.footer()
 

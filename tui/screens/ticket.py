@@ -65,19 +65,14 @@ class TicketDetailScreen(TicketScreen):
 
     @work(exclusive=True, group="detail-load", exit_on_error=False)
     async def load(self) -> None:
-        client = self.papp.client
         try:
-            full = await client.ticket(self.ticket_id)
-            self.notes = list(full.pop("notes", []) or [])
-            for extra in ("co_reporters", "attributes"):
-                full.pop(extra, None)
-            self.papp.store_apply([full])
-            history = await client.get(f"/api/tickets/{self.ticket_id}/history")
-            self.history = list(history.get("events", []))
-            dups = await client.get(f"/api/tickets/{self.ticket_id}/duplicates")
-            self.duplicates = list(dups.get("items", dups) if isinstance(dups, dict) else dups)
+            details = await self.papp.fetch_ticket_details(self.ticket_id)
         except ApiError as exc:
             self.notify(exc.message, severity="error")
+            return
+        self.papp.store_apply([details.ticket])
+        self.notes, self.history, self.duplicates = (details.notes, details.history,
+                                                     details.duplicates)
         self.render_ticket()
 
     def render_ticket(self) -> None:
@@ -110,8 +105,8 @@ class TicketDetailScreen(TicketScreen):
         self.query_one("#detail-timeline", Static).update(
             "\n".join(timeline_line(step) for step in self.history) or "-")
         self.query_one("#detail-duplicates", Static).update(
-            "\n".join(escape(f"{d.get('reference')} · {str(d.get('description', ''))[:50]}")
-                      for d in (x.get("ticket", x) for x in self.duplicates))
+            "\n".join(escape(f"{d.get('reference')} · {d.get('distance_m', '?')} m · "
+                             f"{str(d.get('description', ''))[:44]}") for d in self.duplicates)
             or t("ticket.no_duplicates"))
 
 
