@@ -5,8 +5,13 @@ retries; escalation (also with two server processes); the contact outbox."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import socket
+import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,7 +21,7 @@ from server.alarms.contacts import OutgoingMessage, SendError
 from server.alarms.geo import distance_m
 from server.alarms.signing import signed_headers
 from server.auth import issue_wall_token
-from tests.conftest import next_event
+from tests.conftest import Api, next_event
 from tests.test_alarms_fixtures import (
     MakeApi,
     alarm_api,
@@ -196,24 +201,45 @@ async def test_escalation_timeline_stops_at_acknowledgement(alarm_api: MakeApi) 
 
 
 async def test_two_server_processes_escalate_each_step_once(db_url: str) -> None:
-    cfg = dict(escalate_after_s=0.3, escalate_step_s=0.3, tick_s=0.02)
-    async with running_server(db_url, fast_config(**cfg)) as one, \
-            running_server(db_url, fast_config(**cfg)) as two, \
-            client_for(one) as api:
-        assert two is not None
-        _, secret = await enrol(api, "braga-14")
-        unit = device(api, "braga-14", secret)
-        ids = [(await unit.press()).alarm_id for _ in range(10)]
+    """This test's server plus a real `pantau serve` process on the same database,
+    both running the escalation scheduler every 20 ms."""
+    env = {**os.environ, "DATABASE_URL": db_url, "PANTAU_ALARM_ESCALATE_AFTER": "0.3",
+           "PANTAU_ALARM_ESCALATE_STEP": "0.3", "PANTAU_ALARM_TICK": "0.02",
+           "PANTAU_LOG_FORMAT": "text"}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    other = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "pantau"), "serve", "--port", str(port), env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        cfg = dict(escalate_after_s=0.3, escalate_step_s=0.3, tick_s=0.02)
+        async with running_server(db_url, fast_config(**cfg)) as one, client_for(one) as api:
+            other_api = Api(f"http://127.0.0.1:{port}", api.session)
 
-        async def done() -> bool:
-            rows = await fetch(db_url, "SELECT count(*) AS n FROM panic_alarms"
-                               " WHERE escalation_level = 2")
-            return bool(rows[0]["n"] == len(ids))
+            async def other_up() -> bool:
+                try:
+                    return (await other_api.get("/healthz"))[0] == 200
+                except OSError:
+                    return False
 
-        await wait_for(done, timeout=10)
-        await asyncio.sleep(0.3)
-    rows = await fetch(db_url, "SELECT subject_id, payload->>'level' AS level FROM events"
-                       " WHERE kind = 'alarm.escalated' ORDER BY id")
+            await wait_for(other_up, timeout=30, every=0.1)
+            _, secret = await enrol(api, "braga-14")
+            unit = device(api, "braga-14", secret)
+            ids = [(await unit.press()).alarm_id for _ in range(10)]
+
+            async def done() -> bool:
+                rows = await fetch(db_url, "SELECT count(*) AS n FROM panic_alarms"
+                                   " WHERE escalation_level = 2")
+                return bool(rows[0]["n"] == len(ids))
+
+            await wait_for(done, timeout=10)
+            await asyncio.sleep(0.3)
+    finally:
+        other.send_signal(signal.SIGINT)
+        await asyncio.wait_for(other.wait(), 15)
+    rows = await fetch(db_url, "SELECT subject_id, actor, payload->>'level' AS level"
+                       " FROM events WHERE kind = 'alarm.escalated' ORDER BY id")
     pairs = [(int(r["subject_id"]), int(r["level"])) for r in rows]
     assert sorted(pairs) == sorted((i, lvl) for i in ids for lvl in (1, 2))
 
@@ -284,7 +310,6 @@ async def test_device_client_retries_until_the_server_answers(alarm_api: MakeApi
     once the server is there, with the same idempotency key throughout."""
     api = await alarm_api()
     _, secret = await enrol(api, "braga-17")
-    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
