@@ -106,9 +106,7 @@ async def dataset(orm: str) -> dict[str, Any]:
 
 
 async def _figures(kind: str, label: str) -> Figures:
-    from tortoise import connections
-
-    return await compute(connections.get("default"), periods.parse(kind, label), AS_OF)
+    return await compute(periods.parse(kind, label), AS_OF)
 
 
 def _col(fig: Figures, table: str, key: str, value_col: str) -> dict[Any, Any]:
@@ -215,3 +213,17 @@ def test_period_parsing() -> None:
     prev = periods.previous("weekly", at("2026-11-28 10:00"))
     assert prev.label == "2026-W47"
     assert periods.previous("monthly", at("2026-01-05 10:00")).label == "2025-12"
+
+
+async def test_zone_arithmetic_matches_at_time_zone(dataset: dict[str, Any],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.reports import figures
+
+    period = periods.parse("monthly", "2026-11")
+    assert figures._fixed_offset(period) == 7 * 3600
+    fast = await compute(period, AS_OF)
+    monkeypatch.setattr(figures, "_fixed_offset", lambda _p: None)
+    exact = await compute(period, AS_OF)
+    assert fast.heatmap == exact.heatmap and sum(map(sum, fast.heatmap)) == 8
+    assert fast.tables["trend"].rows == exact.tables["trend"].rows
+    assert [r["bucket"] for r in exact.tables["trend"].rows][:2] == ["2026-11-15", "2026-11-16"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from tortoise import connections
-
 from server.reports import render
 from server.reports.figures import Figures, compute
 from server.reports.periods import Period, parse, previous
@@ -20,7 +18,7 @@ def period_of(kind: str, label: str | None) -> Period:
 
 
 async def figures(period: Period, as_of: datetime | None = None) -> Figures:
-    return await compute(connections.get("default"), period, as_of)
+    return await compute(period, as_of)
 
 
 def write(fig: Figures, out: Path, lang: str) -> list[Path]:

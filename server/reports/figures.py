@@ -1,11 +1,20 @@
 """Every figure of a report, computed in Postgres.
 
-Tickets are scanned twice for any period: once for counts (one GROUPING SETS
-query: channel, category, department, district, weekday x hour, trend bucket,
-112 close reasons) and once for SLA compliance and response-time percentiles
-(GROUPING SETS by department and by priority). Alarms and staffing are small.
-Times are bucketed in Asia/Jakarta (`AT TIME ZONE`), so a Sunday 23:30 call is
-counted on Sunday at 23h whatever the server's zone.
+Tickets are scanned three times for any period, each a single aggregate:
+1. a cube by (channel, close reason, category, department, district) with the
+   SLA counts, rolled up with GROUPING SETS into the volume tables, the 112
+   close reasons and SLA compliance per department: the scan groups on one hash
+   key, the grouping sets then work on a few thousand rows instead of a million;
+2. counts per local hour, rolled up into the weekday x hour heatmap and the
+   daily trend (monthly for a year);
+3. response-time percentiles (percentile_cont, one sort per measure and set)
+   per priority and overall, over the tickets that were acknowledged or resolved.
+All run in one REPEATABLE READ, READ ONLY transaction so the figures agree with
+each other, with enough work_mem for the percentile sorts to stay in memory.
+
+Local time: Asia/Jakarta has had a fixed offset (+07:00) since 1964, so when the
+offset is constant over the period the local hour is computed with integer
+arithmetic on the epoch (cheap); otherwise with AT TIME ZONE (exact, slower).
 
 SLA: a deadline is *met* when the ticket was acknowledged (resolved) by its due
 time, *missed* when it was done late or is still not done and the due time has
@@ -17,70 +26,75 @@ and merged tickets are outside the SLA figures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from db.models import SHIFT_ROLES
-from server.reports.periods import TIMEZONE, Period
+from server.reports.periods import JAKARTA, TIMEZONE, Period
 
 NOT_EMERGENCY = ("prank", "information", "wrong_number", "duplicate")
+WORK_MEM = "64MB"
 
-_COUNTS = """
-WITH base AS (
-    SELECT channel, category_id, department_id, district_id, close_reason,
-           extract(isodow FROM created_at AT TIME ZONE $3)::int AS dow,
-           extract(hour FROM created_at AT TIME ZONE $3)::int AS hour,
-           date_trunc($4, created_at AT TIME ZONE $3)::date AS bucket
+_SLA_EXPR = "status NOT IN ('rejected', 'merged')"
+_CUBE = f"""
+WITH cube AS (
+    SELECT channel, close_reason, category_id, department_id, district_id,
+           count(*) AS n,
+           count(*) FILTER (WHERE {_SLA_EXPR}) AS sla_n,
+           count(*) FILTER (WHERE {_SLA_EXPR} AND acknowledged_at <= ack_due_at) AS ack_met,
+           count(*) FILTER (WHERE {_SLA_EXPR} AND (acknowledged_at > ack_due_at
+                               OR (acknowledged_at IS NULL AND ack_due_at < $3))) AS ack_missed,
+           count(*) FILTER (WHERE {_SLA_EXPR} AND resolved_at <= resolve_due_at) AS resolve_met,
+           count(*) FILTER (WHERE {_SLA_EXPR} AND (resolved_at > resolve_due_at
+                               OR (resolved_at IS NULL AND resolve_due_at < $3)))
+               AS resolve_missed
     FROM tickets
     WHERE created_at >= $1 AND created_at < $2
+    GROUP BY channel, close_reason, category_id, department_id, district_id
 )
-SELECT GROUPING(channel, close_reason, category_id, department_id, district_id,
-                dow, hour, bucket) AS g,
-       channel, close_reason, category_id, department_id, district_id, dow, hour, bucket,
-       count(*) AS n
-FROM base
+SELECT GROUPING(channel, close_reason, category_id, department_id, district_id) AS g,
+       channel, close_reason, category_id, department_id, district_id,
+       sum(n)::bigint AS n, sum(sla_n)::bigint AS sla_n,
+       sum(ack_met)::bigint AS ack_met, sum(ack_missed)::bigint AS ack_missed,
+       sum(resolve_met)::bigint AS resolve_met, sum(resolve_missed)::bigint AS resolve_missed
+FROM cube
 GROUP BY GROUPING SETS ((channel), (channel, close_reason), (category_id), (department_id),
-                        (district_id), (dow, hour), (bucket), ())
+                        (district_id), ())
 """
 
-# Bit masks of GROUPING(...) above: a set's columns are 0, the others 1.
-_ALL = 0b11111111
-_SETS = {
-    "channel": _ALL ^ 0b10000000,
-    "channel_reason": _ALL ^ 0b11000000,
-    "category": _ALL ^ 0b00100000,
-    "department": _ALL ^ 0b00010000,
-    "district": _ALL ^ 0b00001000,
-    "heatmap": _ALL ^ 0b00000110,
-    "trend": _ALL ^ 0b00000001,
-    "total": _ALL,
-}
+# GROUPING(...) bit masks above: a set's own columns are 0 bits.
+_SETS = {0b01111: "channel", 0b00111: "channel_reason", 0b11011: "category",
+         0b11101: "department", 0b11110: "district", 0b11111: "total"}
 
-_SLA = """
-WITH base AS (
-    SELECT department_id, priority, ack_due_at, resolve_due_at, acknowledged_at, resolved_at,
-           extract(epoch FROM acknowledged_at - created_at) AS ack_s,
-           extract(epoch FROM resolved_at - created_at) AS resolve_s
-    FROM tickets
-    WHERE created_at >= $1 AND created_at < $2 AND status NOT IN ('rejected', 'merged')
-)
-SELECT GROUPING(department_id, priority) AS g, department_id, priority,
-       count(*) AS n,
-       count(*) FILTER (WHERE acknowledged_at <= ack_due_at) AS ack_met,
-       count(*) FILTER (WHERE acknowledged_at > ack_due_at
-                           OR (acknowledged_at IS NULL AND ack_due_at < $3)) AS ack_missed,
-       count(*) FILTER (WHERE resolved_at <= resolve_due_at) AS resolve_met,
-       count(*) FILTER (WHERE resolved_at > resolve_due_at
-                           OR (resolved_at IS NULL AND resolve_due_at < $3)) AS resolve_missed,
+_HOURS = """
+SELECT GROUPING(dow, hour, day) AS g, dow, hour, day, sum(n)::bigint AS n
+FROM (SELECT h, count(*) AS n
+      FROM (SELECT ({local}) / 3600 AS h FROM tickets
+            WHERE created_at >= $1 AND created_at < $2) AS s
+      GROUP BY h) AS x
+CROSS JOIN LATERAL (SELECT ((h / 24 + 3) % 7 + 1)::int AS dow, (h % 24)::int AS hour,
+                           (h / 24)::int AS day) AS l
+GROUP BY GROUPING SETS ((dow, hour), (day))
+"""
+# Local seconds since 1970-01-01 00:00 local; day 0 was a Thursday (ISO weekday 4).
+_LOCAL_FIXED = "floor(extract(epoch FROM created_at))::bigint + $3"
+_LOCAL_ZONE = "floor(extract(epoch FROM created_at AT TIME ZONE $3))::bigint"
+
+_TIMES = f"""
+SELECT GROUPING(priority) AS g, priority,
        count(ack_s) AS acknowledged, count(resolve_s) AS resolved,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY ack_s) AS ack_p50,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY ack_s) AS ack_p90,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY resolve_s) AS resolve_p50,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY resolve_s) AS resolve_p90
-FROM base
-GROUP BY GROUPING SETS ((department_id), (priority), ())
+       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY ack_s) AS ack_p,
+       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY resolve_s) AS resolve_p
+FROM (SELECT priority,
+             extract(epoch FROM acknowledged_at - created_at)::float8 AS ack_s,
+             extract(epoch FROM resolved_at - created_at)::float8 AS resolve_s
+      FROM tickets
+      WHERE created_at >= $1 AND created_at < $2 AND {_SLA_EXPR}
+        AND (acknowledged_at IS NOT NULL OR resolved_at IS NOT NULL)) AS b
+GROUP BY GROUPING SETS ((priority), ())
 """
 
 _ALARMS = """
@@ -158,6 +172,27 @@ async def _names(conn: BaseDBAsyncClient) -> dict[str, dict[int, tuple[str, str]
     return out
 
 
+def _fixed_offset(period: Period) -> int | None:
+    """The zone's UTC offset in seconds if it is the same at every local midnight of
+    the period (and its end), else None."""
+    offsets = {datetime.combine(period.first_day + timedelta(days=d), datetime.min.time(),
+                                JAKARTA).utcoffset()
+               for d in range((period.end_day - period.first_day).days + 1)}
+    if len(offsets) != 1:
+        return None
+    only = offsets.pop()
+    return None if only is None else int(only.total_seconds())
+
+
+async def compute(period: Period, as_of: datetime | None = None) -> Figures:
+    """All figures for `period`, SLA judged as of `as_of` (default: now)."""
+    as_of = as_of or datetime.now(UTC)
+    async with in_transaction() as tx:
+        await tx.execute_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        await tx.execute_query(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        return await _compute(tx, period, as_of)
+
+
 def _share(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
@@ -166,18 +201,37 @@ def _num(v: Any) -> float | None:
     return None if v is None else round(float(v), 1)
 
 
-async def compute(conn: BaseDBAsyncClient, period: Period,
-                  as_of: datetime | None = None) -> Figures:
-    """All figures for `period`, SLA judged as of `as_of` (default: now)."""
-    as_of = as_of or datetime.now(UTC)
+def _sla_row(r: dict[str, Any]) -> dict[str, Any]:
+    return {"tickets": r["sla_n"], "ack_met": r["ack_met"], "ack_missed": r["ack_missed"],
+            "ack_compliance": _share(r["ack_met"], r["ack_met"] + r["ack_missed"]),
+            "resolve_met": r["resolve_met"], "resolve_missed": r["resolve_missed"],
+            "resolve_compliance": _share(r["resolve_met"],
+                                         r["resolve_met"] + r["resolve_missed"])}
+
+
+def _time_row(r: dict[str, Any]) -> dict[str, Any]:
+    def scaled(values: list[float] | None, i: int, unit: float) -> float | None:
+        return None if not values or values[i] is None else round(values[i] / unit, 1)
+
+    return {"acknowledged": r["acknowledged"], "ack_p50_min": scaled(r["ack_p"], 0, 60),
+            "ack_p90_min": scaled(r["ack_p"], 1, 60), "resolved": r["resolved"],
+            "resolve_p50_h": scaled(r["resolve_p"], 0, 3600),
+            "resolve_p90_h": scaled(r["resolve_p"], 1, 3600)}
+
+
+SLA_COLUMNS = ["tickets", "ack_met", "ack_missed", "ack_compliance", "resolve_met",
+               "resolve_missed", "resolve_compliance"]
+TIME_COLUMNS = ["acknowledged", "ack_p50_min", "ack_p90_min", "resolved",
+                "resolve_p50_h", "resolve_p90_h"]
+
+
+async def _compute(conn: BaseDBAsyncClient, period: Period, as_of: datetime) -> Figures:
     names = await _names(conn)
-    counts = await conn.execute_query_dict(
-        _COUNTS, [period.start, period.end, TIMEZONE, period.bucket])
-    by_set: dict[str, list[dict[str, Any]]] = {k: [] for k in _SETS}
-    inverse = {v: k for k, v in _SETS.items()}
-    for r in counts:
-        by_set[inverse[r["g"]]].append(r)
-    total = by_set["total"][0]["n"] if by_set["total"] else 0
+    by_set: dict[str, list[dict[str, Any]]] = {k: [] for k in _SETS.values()}
+    for r in await conn.execute_query_dict(_CUBE, [period.start, period.end, as_of]):
+        by_set[_SETS[r["g"]]].append(r)
+    overall = by_set["total"][0] if by_set["total"] else None
+    total = overall["n"] if overall else 0
 
     def volume(key: str, column: str) -> Table:
         rows = sorted(by_set[key], key=lambda r: (-r["n"], str(r[column])))
@@ -191,15 +245,28 @@ async def compute(conn: BaseDBAsyncClient, period: Period,
         "departments": volume("department", "department_id"),
         "districts": volume("district", "district_id"),
     }
+
+    offset = _fixed_offset(period)
+    hours_sql = _HOURS.format(local=_LOCAL_FIXED if offset is not None else _LOCAL_ZONE)
     heatmap = [[0] * 24 for _ in range(7)]
-    for r in by_set["heatmap"]:
-        heatmap[r["dow"] - 1][r["hour"]] = r["n"]
+    days: list[tuple[date, int]] = []
+    epoch = date(1970, 1, 1)
+    for r in await conn.execute_query_dict(
+            hours_sql, [period.start, period.end, offset if offset is not None else TIMEZONE]):
+        if r["g"] == 0b001:
+            heatmap[r["dow"] - 1][r["hour"]] = r["n"]
+        else:
+            days.append((epoch + timedelta(days=r["day"]), r["n"]))
+    # A year's trend is by month: at most 366 daily sums folded into 12.
+    trend: dict[date, int] = {}
+    for day, n in sorted(days):
+        key = day.replace(day=1) if period.bucket == "month" else day
+        trend[key] = trend.get(key, 0) + n
     tables["heatmap"] = Table(["weekday", *[f"h{h:02d}" for h in range(24)]],
                               [{"weekday": d + 1, **{f"h{h:02d}": heatmap[d][h]
                                                      for h in range(24)}} for d in range(7)])
     tables["trend"] = Table(["bucket", "tickets"], [
-        {"bucket": r["bucket"].isoformat(), "tickets": r["n"]}
-        for r in sorted(by_set["trend"], key=lambda r: r["bucket"])])
+        {"bucket": k.isoformat(), "tickets": n} for k, n in trend.items()])
 
     reasons = [r for r in by_set["channel_reason"] if r["channel"] == "call112"]
     calls = sum(r["n"] for r in reasons)
@@ -209,40 +276,20 @@ async def compute(conn: BaseDBAsyncClient, period: Period,
          "share": _share(r["n"], calls)}
         for r in sorted(reasons, key=lambda r: (-r["n"], r["close_reason"]))])
 
-    sla = await conn.execute_query_dict(_SLA, [period.start, period.end, as_of])
-    sla_cols = ["tickets", "ack_met", "ack_missed", "ack_compliance", "resolve_met",
-                "resolve_missed", "resolve_compliance"]
-    time_cols = ["acknowledged", "ack_p50_min", "ack_p90_min", "resolved",
-                 "resolve_p50_h", "resolve_p90_h"]
-
-    def sla_row(r: dict[str, Any]) -> dict[str, Any]:
-        return {"tickets": r["n"], "ack_met": r["ack_met"], "ack_missed": r["ack_missed"],
-                "ack_compliance": _share(r["ack_met"], r["ack_met"] + r["ack_missed"]),
-                "resolve_met": r["resolve_met"], "resolve_missed": r["resolve_missed"],
-                "resolve_compliance": _share(r["resolve_met"],
-                                             r["resolve_met"] + r["resolve_missed"])}
-
-    def time_row(r: dict[str, Any]) -> dict[str, Any]:
-        def scaled(v: Any, unit: float) -> float | None:
-            return None if v is None else round(float(v) / unit, 1)
-
-        return {"acknowledged": r["acknowledged"], "ack_p50_min": scaled(r["ack_p50"], 60),
-                "ack_p90_min": scaled(r["ack_p90"], 60), "resolved": r["resolved"],
-                "resolve_p50_h": scaled(r["resolve_p50"], 3600),
-                "resolve_p90_h": scaled(r["resolve_p90"], 3600)}
-
-    dept_rows = sorted((r for r in sla if r["g"] == 0b01),
-                       key=lambda r: (r["department_id"] is None, -r["n"]))
-    prio_rows = sorted((r for r in sla if r["g"] == 0b10), key=lambda r: r["priority"])
-    overall = next((r for r in sla if r["g"] == 0b11), None)
+    dept_rows = sorted((r for r in by_set["department"] if r["sla_n"]),
+                       key=lambda r: (r["department_id"] is None, -r["sla_n"]))
     tables["sla_departments"] = Table(
-        ["department_id", *sla_cols],
-        [{"department_id": r["department_id"], **sla_row(r)} for r in dept_rows]
-        + ([{"department_id": "all", **sla_row(overall)}] if overall else []))
+        ["department_id", *SLA_COLUMNS],
+        [{"department_id": r["department_id"], **_sla_row(r)} for r in dept_rows]
+        + ([{"department_id": "all", **_sla_row(overall)}] if overall else []))
+
+    times = await conn.execute_query_dict(_TIMES, [period.start, period.end])
+    prio_rows = sorted((r for r in times if r["g"] == 0), key=lambda r: r["priority"])
+    all_times = next((r for r in times if r["g"] == 1), None)
     tables["response_times"] = Table(
-        ["priority", *time_cols],
-        [{"priority": f"P{r['priority']}", **time_row(r)} for r in prio_rows]
-        + ([{"priority": "all", **time_row(overall)}] if overall else []))
+        ["priority", *TIME_COLUMNS],
+        [{"priority": f"P{r['priority']}", **_time_row(r)} for r in prio_rows]
+        + ([{"priority": "all", **_time_row(all_times)}] if all_times else []))
 
     alarms = (await conn.execute_query_dict(_ALARMS, [period.start, period.end]))[0]
     tables["alarms"] = Table(["measure", "value"], [
@@ -252,11 +299,13 @@ async def compute(conn: BaseDBAsyncClient, period: Period,
 
     staffing = await conn.execute_query_dict(
         _STAFFING, [period.first_day, period.end_day, list(SHIFT_ROLES)])
-    tables["staffing"] = Table(["template", "role", "shifts", "worked", "minimum", "avg_rostered",
-                                "avg_attended", "short_rostered", "short_attended"],
-                               staffing)
+    tables["staffing"] = Table(["template", "role", "shifts", "worked", "minimum",
+                                "avg_rostered", "avg_attended", "short_rostered",
+                                "short_attended"], staffing)
 
     busiest = max(((heatmap[d][h], d, h) for d in range(7) for h in range(24)), default=None)
+    sla_all = _sla_row(overall) if overall else {}
+    times_all = _time_row(all_times) if all_times else {}
     totals = {
         "tickets": total,
         "calls112": calls,
@@ -264,10 +313,10 @@ async def compute(conn: BaseDBAsyncClient, period: Period,
         "calls112_not_emergency_share": _share(not_emergency, calls),
         "alarms": alarms["raised"],
         "alarm_ack_p50_s": _num(alarms["ack_p50"]),
-        "ack_compliance": sla_row(overall)["ack_compliance"] if overall else None,
-        "resolve_compliance": sla_row(overall)["resolve_compliance"] if overall else None,
-        "ack_p50_min": time_row(overall)["ack_p50_min"] if overall else None,
-        "resolve_p50_h": time_row(overall)["resolve_p50_h"] if overall else None,
+        "ack_compliance": sla_all.get("ack_compliance"),
+        "resolve_compliance": sla_all.get("resolve_compliance"),
+        "ack_p50_min": times_all.get("ack_p50_min"),
+        "resolve_p50_h": times_all.get("resolve_p50_h"),
         "busiest": ({"weekday": busiest[1] + 1, "hour": busiest[2], "tickets": busiest[0]}
                     if busiest and busiest[0] else None),
         "short_shift_roles": sum(r["short_attended"] for r in staffing),

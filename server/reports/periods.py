@@ -67,7 +67,7 @@ def parse(kind: str, text: str) -> Period:
         return Period(kind, text, first, nxt)
     if kind == "yearly":
         m = _YEAR.match(text)
-        if not m or int(text) < 1900:
+        if not m or int(text) < 1970:  # figures.py counts local days from 1970
             raise PeriodError("a year looks like 2026")
         return Period(kind, text, date(int(text), 1, 1), date(int(text) + 1, 1, 1))
     raise PeriodError(f"kind must be one of: {', '.join(KINDS)}")
