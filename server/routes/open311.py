@@ -156,8 +156,6 @@ async def post_request(request: web.Request) -> web.Response:
     code = str(form.get("service_code", "")).strip()
     if not code:
         raise Open311Error(400, "service_code is required")
-    if not await _categories(code):
-        raise Open311Error(404, f"service_code {code!r} not found")
     errors: dict[str, str] = {}
     lat = _float(form, "lat", -90, 90, errors)
     lon = _float(form, "long", -180, 180, errors)
@@ -179,7 +177,12 @@ async def post_request(request: web.Request) -> web.Response:
         errors.setdefault(renamed.get(key, key), value)
     if errors:
         raise Open311Error(400, "; ".join(f"{k}: {v}" for k, v in sorted(errors.items())))
-    ticket = await intake.create_ticket(new, None, actor="open311")
+    try:
+        ticket = await intake.create_ticket(new, None, actor="open311")
+    except ApiError as exc:
+        if "category" in (exc.body_json.get("fields") or {}):
+            raise Open311Error(404, f"service_code {code!r} not found") from exc
+        raise
     body = [{"service_request_id": ticket["reference"],
              "service_notice": "Simpan nomor ini untuk memantau laporan Anda / keep this "
                                "number to follow your report",

@@ -19,10 +19,10 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from db.models import CHANNELS
+from db.orm import conn
 from server.auth import Principal
 from server.errors import bad_request, conflict
-from server.tickets import duplicates, places, routing, store
-from server.tickets.deadlines import policy_for
+from server.tickets import duplicates, routing, store
 from server.tickets.notes import insert_note
 from server.tickets.references import next_reference
 from server.tickets.sla import due_times
@@ -100,28 +100,24 @@ async def create_ticket(new: NewTicket, principal: Principal | None,
                         actor: str | None = None) -> dict[str, Any]:
     """Validate and store a new ticket; returns its JSON plus `duplicate_candidates`."""
     errors = new.check()
+    now = datetime.now(UTC)
+    if not errors:
+        # Like a sequence, outside the transaction: the counter row is locked only
+        # for this statement, so concurrent intakes never queue for a number.
+        reference = await next_reference(conn(), now)
     async with in_transaction() as tx:
-        cat = dis = None
-        if new.category is not None:
-            cat = await places.category(tx, new.category)
-            if cat is None:
-                errors["category"] = f"unknown category {new.category!r}"
-        if new.district is not None:
-            dis = await places.district(tx, new.district)
-            if dis is None:
-                errors["district"] = f"unknown district {new.district!r}"
+        ctx = await routing.intake_context(tx, new.category, new.district, new.lat, new.lon)
+        if new.category is not None and ctx.category_id is None:
+            errors["category"] = f"unknown category {new.category!r}"
+        if new.district is not None and ctx.district_by_code is None:
+            errors["district"] = f"unknown district {new.district!r}"
         if errors:
             raise bad_request("invalid fields: " + ", ".join(sorted(errors)), errors)
-        if dis is None and new.lat is not None and new.lon is not None:
-            dis = await places.district_at(tx, new.lat, new.lon)
-        now = datetime.now(UTC)
-        priority = new.priority or (cat["default_priority"] if cat else 3)
-        cat_id = cat["id"] if cat else None
-        dis_id = dis["id"] if dis else None
-        suggested = await routing.suggest(tx, cat_id, dis_id)
-        policy = await policy_for(tx, suggested, cat_id)
-        ack_due, resolve_due = due_times(priority, now, policy)
-        reference = await next_reference(tx, now)
+        priority = new.priority or ctx.default_priority or 3
+        cat_id = ctx.category_id
+        dis_id = ctx.district_by_code or ctx.district_by_position
+        suggested = ctx.suggested_department_id
+        ack_due, resolve_due = due_times(priority, now, ctx.policy)
         rows = await tx.execute_query_dict(
             """INSERT INTO tickets (reference, channel, category_id, priority, address,
                  district_id, lat, lon, reporter_name, reporter_phone, reporter_email,

@@ -7,7 +7,7 @@ first page of a million-ticket table reads a few index pages. The cursor is
 the last row's (priority, resolve_due_at, id), opaque to clients.
 
 `total` counts matches up to TOTAL_CAP: an exact count of a huge open queue
-costs more than the page itself, and "10,000+" is all a screen needs
+costs more than the page itself, and "1,000+" is all a screen needs
 (`total_capped` says when the count stopped).
 """
 
@@ -27,7 +27,7 @@ from server.tickets.records import VIEW_SQL, ticket_json
 from server.tickets.sla import OPEN_STATUSES, SLA_STATES, TERMINAL_STATUSES, state_sql
 
 ALL_STATUSES = OPEN_STATUSES + TERMINAL_STATUSES
-TOTAL_CAP = 10_000
+TOTAL_CAP = 1_000
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_QUERY = 200
@@ -140,7 +140,10 @@ def where(q: QueueQuery) -> tuple[list[str], list[Any]]:
         clauses.append("t.status NOT IN ('resolved', 'closed', 'rejected', 'merged')")
     elif set(q.statuses) != set(ALL_STATUSES):
         clauses.append(f"t.status = ANY({param(list(q.statuses))}::text[])")
-    if q.priorities:
+    if len(q.priorities) == 1:
+        # Equality, so the (department|district, priority, due, id) indexes give the order.
+        clauses.append(f"t.priority = {param(q.priorities[0])}")
+    elif q.priorities:
         clauses.append(f"t.priority = ANY({param(list(q.priorities))}::smallint[])")
     if q.department_id is not None:
         clauses.append(f"t.department_id = {param(q.department_id)}")

@@ -2,9 +2,10 @@
 
 A reporter reads the reference out over the phone, so it is short, upper-case
 and says when the ticket was filed. Numbers come from one counter row per month,
-bumped inside the creating transaction: a rolled-back intake leaves no gap
-visible to anyone else. The demo seed's DEMO-NNNNN references are ordinary
-references as far as every lookup is concerned.
+bumped in its own statement before the ticket's transaction (the way a sequence
+works): concurrent intakes never wait on each other for a number, at the price
+of a rare gap when an insert fails after its number was drawn. The demo seed's
+DEMO-NNNNN references are ordinary references as far as every lookup is concerned.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def looks_like_reference(text: str) -> bool:
 
 
 async def next_reference(tx: BaseDBAsyncClient, now: datetime) -> str:
-    """The next reference for a ticket created at `now`; call inside its transaction."""
+    """The next reference for a ticket created at `now`."""
     month = now.astimezone(JAKARTA).strftime("%y%m")
     rows = await tx.execute_query_dict(_BUMP, [month])
     return f"{PREFIX}-{month}-{int(rows[0]['last_value']):05d}"
