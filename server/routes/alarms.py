@@ -24,6 +24,8 @@ LIST_LIMIT = 500
 
 
 def _error(exc: AlarmError) -> ApiError:
+    if exc.status == 401:
+        return unauthorised(str(exc))
     if exc.status == 404:
         return not_found("alarm")
     if exc.status == 409:
@@ -60,6 +62,8 @@ async def raise_alarm(request: web.Request) -> web.Response:
     except Replayed:
         raise refuse(request, unauthorised("request already used (replay)"), "replay",
                      me.name) from None
+    except AlarmError as exc:
+        raise _error(exc) from exc
     if created:
         request.app[outbox_wake_key].set()
     return web.json_response({"alarm": alarm, "created": created},

@@ -6,7 +6,7 @@ from aiohttp import web
 from tortoise import connections
 
 from server.alarms import devices
-from server.alarms.lifecycle import Replayed
+from server.alarms.lifecycle import AlarmError, Replayed
 from server.alarms.signing import device_endpoint, refuse, signature_key
 from server.auth import SUPERVISORS, principal_of, requires, unauthorised
 from server.errors import ApiError, bad_request, not_found
@@ -97,4 +97,6 @@ async def device_heartbeat(request: web.Request) -> web.Response:
     except Replayed:
         raise refuse(request, unauthorised("request already used (replay)"), "replay",
                      me.name) from None
+    except AlarmError as exc:  # the device vanished between verification and now
+        raise unauthorised(str(exc)) from exc
     return web.json_response({"ok": True, **result})
