@@ -17,6 +17,7 @@ from tui.client import ApiClient, StreamState
 from tui.screens.alarms import AlarmsScreen
 from tui.screens.cameras import CamerasScreen
 from tui.screens.modals import ConfirmModal, PickerModal
+from tui.screens.shift import ShiftScreen
 from tui.widgets.chrome import AlarmBanner, StatusBar
 from tui.widgets.ticket_table import TicketTable
 
@@ -227,3 +228,52 @@ async def test_112_call_filed_and_an_information_call_closed_with_one_key(api: A
     assert len(closed) == 1 and closed[0]["close_reason"] == "information"
     _, real = await api.get(f"/api/tickets/{filed['id']}", token=token)
     assert real["status"] == "new" and real["reporter"]["phone"] == "081234567890"
+
+
+async def test_shift_commands_are_for_supervisors_and_are_confirmed(api: Any) -> None:
+    operator_token = await signed_in(api, "operator")
+    app = PantauApp(api.base, language="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(app, pilot)
+        await pilot.press("S")
+        await wait_for(lambda: isinstance(app.screen, ShiftScreen)
+                       and app.screen.shift is not None, pilot=pilot)
+        shift = app.screen.shift
+        assert shift["id"] is not None and shift["status"] == "planned", shift
+        assert app.screen.check_action("open_shift", ()) is None
+        await pilot.press("O")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ShiftScreen)  # no confirmation: nothing to confirm
+        await pilot.press("colon", *"shift: open")
+        await pilot.pause(0.3)
+        palette_text = " ".join(str(w.render()) for w in app.screen.query("Option, Static"))
+        assert "shift: open" not in palette_text
+    status, _ = await api.post(f"/api/shifts/{shift['id']}/open", {}, token=operator_token)
+    assert status == 403
+
+    supervisor_token = await signed_in(api, "supervisor")
+    app = PantauApp(api.base, language="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(app, pilot)
+        await pilot.press("S")
+        await wait_for(lambda: isinstance(app.screen, ShiftScreen)
+                       and app.screen.shift is not None, pilot=pilot)
+        await pilot.press("O")
+        await wait_for(lambda: isinstance(app.screen, ConfirmModal), pilot=pilot)
+        await pilot.press("n")  # changed my mind: nothing happens
+        await pilot.pause(0.3)
+        _, now = await api.get(f"/api/shifts/{shift['id']}", token=supervisor_token)
+        assert now["status"] == "planned"
+        await pilot.press("O")
+        await wait_for(lambda: isinstance(app.screen, ConfirmModal), pilot=pilot)
+        await pilot.press("y")
+        await wait_for(lambda: isinstance(app.screen, ShiftScreen) and
+                       (app.screen.shift or {}).get("status") == "open", pilot=pilot)
+        await pilot.press("C", *"jalan Dago banjir, pantau terus", "enter")
+        await wait_for(lambda: isinstance(app.screen, ConfirmModal), pilot=pilot)
+        await pilot.press("y")
+        await wait_for(lambda: (isinstance(app.screen, ShiftScreen) and
+                       (app.screen.shift or {}).get("id") != shift["id"]) or
+                       (app.screen.shift or {}).get("status") == "closed", pilot=pilot)
+    _, after = await api.get(f"/api/shifts/{shift['id']}", token=supervisor_token)
+    assert after["status"] == "closed" and after["closed_by"]

@@ -9,7 +9,6 @@ exception, so screens can show one clear line and carry on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import json
 import random
@@ -179,7 +178,7 @@ class EventStream:
 
     def __init__(self, client: ApiClient, on_event: Callable[[dict[str, Any]], None],
                  on_status: Callable[[StreamStatus], None], *, since: int | None = None,
-                 min_backoff: float = 0.25, max_backoff: float = 8.0) -> None:
+                 min_backoff: float = 0.25, max_backoff: float = 5.0) -> None:
         self.client = client
         self.on_event = on_event
         self.on_status = on_status
@@ -187,11 +186,6 @@ class EventStream:
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.connected_once = asyncio.Event()
-        self._wake = asyncio.Event()
-
-    def retry_now(self) -> None:
-        """Skip the rest of the current backoff wait (the operator pressed a key)."""
-        self._wake.set()
 
     async def run(self) -> None:
         backoff = self.min_backoff
@@ -211,9 +205,7 @@ class EventStream:
                 backoff = self.min_backoff
             delay = backoff * (1 + random.random() / 4)
             self.on_status(StreamStatus(StreamState.RETRYING, self.last_id, delay, detail))
-            self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            await asyncio.sleep(delay)
             backoff = min(backoff * 2, self.max_backoff)
 
     async def _follow_once(self) -> bool:

@@ -31,8 +31,13 @@ class PantauCommands(Provider):
         screen = self.screen
         out: list[Command] = [
             (f"go: {name}", partial(app.action_go, name), f"open the {name} screen")
-            for name in ("queue", "call", "alarms", "cameras")
+            for name in ("queue", "call", "alarms", "cameras", "shift")
         ]
+        if app.has_role("supervisor", "admin"):
+            out += [(f"shift: {what}", partial(self._shift, f"{what}_shift"),
+                     f"{what} the current shift (asks to confirm)") for what in ("open", "close")]
+        out += [(f"shift: check {d}", partial(self._shift, "check", f"check{d}"),
+                 f"check yourself {d} of the current shift") for d in ("in", "out")]
         out += [
             ("language: English", partial(self._language, "en"), "switch the console to English"),
             ("language: Bahasa Indonesia", partial(self._language, "id"),
@@ -56,6 +61,16 @@ class PantauCommands(Provider):
                     out.append((f"route: to {code} ({dept.get('name', '')})", run,
                                 f"route {ref} to {dept.get('name', code)}"))
         return out
+
+    def _shift(self, action: str, *args: str) -> None:
+        """Shift commands run on the shift screen, so the operator sees what they change."""
+        from tui.screens.shift import ShiftScreen
+
+        app = cast("PantauApp", self.app)
+        app.action_go("shift")
+        screen = app.screen
+        if isinstance(screen, ShiftScreen):
+            screen.call_after_refresh(screen.run_shift_action, action, *args)
 
     def _language(self, lang: str) -> None:
         app = cast("PantauApp", self.app)

@@ -71,6 +71,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "call.filed": ("Call filed as {ref}", "Panggilan dicatat sebagai {ref}"),
     "call.closed": ("Call {ref} closed: {reason}", "Panggilan {ref} ditutup: {reason}"),
     "help.title": ("Keys on this screen", "Tombol di layar ini"),
+    "shift.title": ("Shift", "Sif"),
+    "shift.roster": ("Roster", "Jadwal jaga"),
+    "shift.understaffed": ("Understaffed: below the minimum for this shift",
+                           "Kurang personel: di bawah minimum sif ini"),
+    "shift.unplanned": ("This shift is not planned yet", "Sif ini belum direncanakan"),
+    "shift.handover": ("Handover notes for the next shift (enter to continue)",
+                       "Catatan serah terima untuk sif berikutnya (enter untuk lanjut)"),
+    "confirm.shift_open": ("Open shift {shift}?", "Buka sif {shift}?"),
+    "confirm.shift_close": ("Close shift {shift} and hand over?",
+                            "Tutup sif {shift} dan serah terima?"),
 }
 
 _language = "en"

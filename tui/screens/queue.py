@@ -25,6 +25,8 @@ class QueueScreen(TicketScreen):
         Binding("escape", "back", "clear filter", show=False, id="queue.back"),
         Binding("enter", "open", "open", show=False, id="queue.open"),
         Binding("R", "reload", "reload", show=False, id="queue.reload"),
+        Binding("e", "app.go('call')", "112 call", show=False, id="queue.call"),
+        Binding("S", "app.go('shift')", "shift", show=False, id="queue.shift"),
     ]
 
     def __init__(self) -> None:
