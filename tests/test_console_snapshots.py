@@ -88,8 +88,9 @@ ALARM = {"id": 7, "status": "raised", "device": "braga-10", "owner_name": "Ibu S
 class FixedApp(PantauApp):
     """The console with fixed data at its two data edges, a fixed clock, no stream."""
 
-    def __init__(self, alarms: list[dict[str, Any]] | None = None) -> None:
-        super().__init__("http://127.0.0.1:9", language="en", clock=lambda: NOW)
+    def __init__(self, alarms: list[dict[str, Any]] | None = None,
+                 language: str = "en") -> None:
+        super().__init__("http://127.0.0.1:9", language=language, clock=lambda: NOW)
         self.fixed_alarms = alarms or []
 
     def begin(self) -> None:
@@ -130,8 +131,7 @@ class FixedApp(PantauApp):
 async def settle(pilot: Pilot[None]) -> None:
     app = pilot.app
     for _ in range(100):
-        if app.screen.query("#queue-count") and "of" in str(
-                app.screen.query_one("#queue-count").render()):
+        if isinstance(app, PantauApp) and app.store.loaded:
             break
         await pilot.pause(0.02)
     await pilot.app.workers.wait_for_complete()
@@ -147,6 +147,10 @@ def no_saved_state(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_queue(snap_compare: Any) -> None:
     assert snap_compare(FixedApp(), terminal_size=SIZE, run_before=settle)
+
+
+def test_queue_in_indonesian(snap_compare: Any) -> None:
+    assert snap_compare(FixedApp(language="id"), terminal_size=SIZE, run_before=settle)
 
 
 def test_queue_filtered(snap_compare: Any) -> None:

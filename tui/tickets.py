@@ -7,10 +7,12 @@ what "most urgent" means, and so it is cheap to test.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 Ticket = dict[str, Any]
 Clock = Callable[[], datetime]
@@ -19,8 +21,18 @@ OPEN_STATUSES = ("new", "triaged", "routed", "acknowledged", "in_progress")
 UNACKNOWLEDGED = ("new", "triaged", "routed")
 
 
+# The command center runs on Jakarta time whatever the SSH client's machine says.
+DISPLAY_TZ = ZoneInfo(os.environ.get("PANTAU_TZ", "Asia/Jakarta"))
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def local(value: str | None, fmt: str, missing: str = "--") -> str:
+    """An ISO timestamp as room time (Asia/Jakarta unless PANTAU_TZ says otherwise)."""
+    at = parse_time(value)
+    return at.astimezone(DISPLAY_TZ).strftime(fmt) if at else missing
 
 
 def parse_time(value: str | None) -> datetime | None:

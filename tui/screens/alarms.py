@@ -16,7 +16,7 @@ from tui.i18n import t
 from tui.roles import OPERATORS
 from tui.screens.base import PantauScreen
 from tui.screens.modals import Choice, PickerModal, PromptModal
-from tui.tickets import age_text, parse_time
+from tui.tickets import age_text, local
 
 STATE_ORDER = {"raised": 0, "acknowledged": 1, "dispatched": 2}
 
@@ -172,5 +172,4 @@ class AlarmsScreen(PantauScreen):
 
 
 def _when(value: str | None) -> str:
-    at = parse_time(value)
-    return at.astimezone().strftime("%H:%M:%S") if at else "--:--:--"
+    return local(value, "%H:%M:%S", "--:--:--")

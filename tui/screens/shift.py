@@ -19,7 +19,7 @@ from tui.i18n import t
 from tui.roles import OPERATORS, SUPERVISORS
 from tui.screens.base import PantauScreen
 from tui.screens.modals import ConfirmModal, PromptModal
-from tui.tickets import parse_time
+from tui.tickets import local
 
 SUPERVISOR_ACTIONS = ("open_shift", "close_shift")
 
@@ -170,5 +170,4 @@ class ShiftScreen(PantauScreen):
 
 
 def _hhmm(value: str | None) -> str:
-    at = parse_time(value)
-    return at.astimezone().strftime("%H:%M") if at else "--:--"
+    return local(value, "%H:%M", "--:--")

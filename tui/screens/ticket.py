@@ -14,7 +14,7 @@ from tui import i18n
 from tui.client import ApiError
 from tui.i18n import t
 from tui.screens.ticket_base import TicketScreen
-from tui.tickets import Ticket, code_of, name_of, parse_time, sla_text
+from tui.tickets import Ticket, code_of, local, name_of, sla_text
 
 
 class TicketDetailScreen(TicketScreen):
@@ -128,8 +128,7 @@ TIMELINE_FIELDS = ("status", "priority", "category", "district", "department", "
 
 
 def _when(value: str | None) -> str:
-    at = parse_time(value)
-    return at.astimezone().strftime("%d/%m %H:%M") if at else "--"
+    return local(value, "%d/%m %H:%M")
 
 
 def _short(value: Any) -> str:
