@@ -56,11 +56,21 @@ async def _sockets(app: web.Application) -> AsyncIterator[None]:
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
 
+async def _close_sockets(app: web.Application) -> None:
+    """Close WebSockets when shutdown starts: aiohttp waits for running handlers
+    (up to 60 s) before cleanup_ctx runs, and a wall's or console's open stream
+    would otherwise hold every restart that long."""
+    for ws in list(app[events.sockets_key]):
+        with contextlib.suppress(Exception):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
     app[settings_key] = settings
     app[services_key] = {}
     app.cleanup_ctx.extend([_database, _hub, _sockets, cameras.streams_ctx])
+    app.on_shutdown.append(_close_sockets)
     for table in (health.routes, auth.routes, people.routes, events.routes, cameras.routes,
                   wall.routes):
         app.add_routes(table)

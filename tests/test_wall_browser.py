@@ -46,7 +46,8 @@ async def streams_server(db_url: str) -> AsyncIterator[TestServer]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+async def browser(streams_server: TestServer) -> AsyncIterator[Any]:
+    """Chromium, closed before the server so shutdown does not wait on its connections."""
     async with playwright_api.async_playwright() as pw:
         b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
