@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 
 from db import events
 from db.models.alarms import CONTACT_CHANNELS
-from server.alarms.lifecycle import device_back_online, remember_signature, touch_device
+from server.alarms.lifecycle import device_back_online, touch_device
 
 CODE = re.compile(r"^[a-z0-9_-]{2,60}$")
 PHONE = re.compile(r"^\+?[0-9]{6,16}$")
@@ -198,9 +198,7 @@ async def disable(code: str, *, actor: str) -> dict[str, Any]:
 async def heartbeat(device_id: int, *, signature: str | None, actor: str) -> dict[str, Any]:
     """Record a sign of life; a device that was offline comes back (device.online)."""
     async with in_transaction() as tx:
-        device = await touch_device(tx, device_id)  # first: see lifecycle.raise_alarm
-        if signature is not None:
-            await remember_signature(tx, device_id, signature)
+        device = await touch_device(tx, device_id, signature)
         await device_back_online(tx, device, actor)
     return {"device": device["code"], "was_offline": device["was_offline_since"] is not None}
 

@@ -103,34 +103,42 @@ async def list_alarms(conn: BaseDBAsyncClient, *, include_closed: bool,
     return [alarm_json(r) for r in rows]
 
 
-async def remember_signature(tx: BaseDBAsyncClient, device_id: int, signature: str) -> None:
-    """Record a device request's signature in `tx`; Replayed if it was seen before."""
-    rows = await tx.execute_query_dict(
-        "INSERT INTO device_request_nonces (device_id, signature) VALUES ($1, $2)"
-        " ON CONFLICT (device_id, signature) DO NOTHING RETURNING id", [device_id, signature])
-    if not rows:
-        raise Replayed()
-
-
+# One round trip: lock and touch the device row, and remember the request's
+# signature. The nonce's foreign key takes a KEY SHARE lock on the device row,
+# which does not conflict with the NO KEY UPDATE lock taken here, so concurrent
+# retries of one press wait for each other on the device row and never deadlock.
 _TOUCH_DEVICE = """
-UPDATE devices d SET last_seen_at = now(), offline_since = NULL
-FROM (SELECT id, offline_since FROM devices WHERE id = $1 FOR NO KEY UPDATE) old
-WHERE d.id = old.id
-RETURNING d.id, d.code, d.owner_name, d.owner_kind, d.address, d.district_id, d.lat, d.lon,
-          d.contacts, old.offline_since AS was_offline_since,
-          (SELECT code FROM districts WHERE id = d.district_id) AS district_code
+WITH old AS (SELECT id, offline_since FROM devices WHERE id = $1 FOR NO KEY UPDATE),
+touched AS (
+    UPDATE devices d SET last_seen_at = now(), offline_since = NULL
+    FROM old WHERE d.id = old.id
+    RETURNING d.id, d.code, d.owner_name, d.owner_kind, d.address, d.district_id, d.lat,
+              d.lon, d.contacts, old.offline_since AS was_offline_since,
+              (SELECT code FROM districts WHERE id = d.district_id) AS district_code),
+nonce AS (
+    INSERT INTO device_request_nonces (device_id, signature)
+    SELECT $1, $2::text WHERE $2::text IS NOT NULL
+    ON CONFLICT (device_id, signature) DO NOTHING
+    RETURNING id)
+SELECT touched.*, (SELECT count(*) FROM nonce) AS fresh FROM touched
 """
 
 
-async def touch_device(tx: BaseDBAsyncClient, device_id: int) -> dict[str, Any]:
-    """Mark the device seen now (and no longer offline); returns its row.
+async def touch_device(tx: BaseDBAsyncClient, device_id: int,
+                       signature: str | None) -> dict[str, Any]:
+    """Mark the device seen now (and no longer offline) and spend the request's
+    signature; returns the device row.
 
-    Locks the device row, so concurrent requests from one device serialise here;
-    `was_offline_since` tells the caller to append a device.online event.
+    Replayed if the signature was used before (in the caller's transaction, so a
+    request whose work rolls back may be sent again). Locks the device row, so
+    concurrent requests from one device serialise here; `was_offline_since` tells
+    the caller to append a device.online event.
     """
-    rows = await tx.execute_query_dict(_TOUCH_DEVICE, [device_id])
+    rows = await tx.execute_query_dict(_TOUCH_DEVICE, [device_id, signature])
     if not rows:
         raise AlarmError(401, "unknown device")
+    if signature is not None and not rows[0]["fresh"]:
+        raise Replayed()
     return rows[0]
 
 
@@ -184,12 +192,7 @@ async def raise_alarm(device_id: int, idempotency_key: str, *, signature: str | 
     the other transaction commits, then does nothing and we read the winner.
     """
     async with in_transaction() as tx:
-        # Lock the device row before anything that references it (the nonce's
-        # foreign key takes a share lock on it): taken in the other order, two
-        # retries of one press deadlock.
-        device = await touch_device(tx, device_id)
-        if signature is not None:
-            await remember_signature(tx, device_id, signature)
+        device = await touch_device(tx, device_id, signature)
         a_lat = lat if lat is not None else device["lat"]
         a_lon = lon if lon is not None else device["lon"]
         rows = await tx.execute_query_dict(_INSERT_ALARM,
