@@ -30,12 +30,15 @@ from streams.viewer import ViewerTrack
 pytestmark = pytest.mark.timeout(60)
 
 
-def write_mp4(path: Path, frames: int = 15, fps: int = 15) -> None:
-    """A short H.264 MP4: length-prefixed NAL units (AVCC), SPS/PPS only in avcC."""
+def write_mp4(path: Path, frames: int = 15, fps: int = 15, *, codec: str = "libx264",
+              b_frames: int = 0) -> None:
+    """A short MP4; with H.264, length-prefixed NAL units (AVCC), SPS/PPS only in avcC."""
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
+        stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
-        stream.options = {"preset": "ultrafast", "bf": "0", "g": str(fps)}
+        if codec == "libx264":
+            stream.options = {"preset": "medium" if b_frames else "ultrafast",
+                              "bf": str(b_frames), "g": str(fps)}
         for i in range(frames):
             img = av.VideoFrame(320, 180, "yuv420p")
             for plane in img.planes:
@@ -82,6 +85,25 @@ async def test_missing_file_and_unknown_kinds_are_reported() -> None:
         source_for("rtsp", "http://not-rtsp/")
     with pytest.raises(SourceError):
         source_for("webcam", "x")
+
+
+async def test_sources_the_browser_cannot_play_are_named_in_health(tmp_path: Path) -> None:
+    """Passthrough needs H.264 without B-frames; anything else is an error worth showing."""
+    write_mp4(tmp_path / "mpeg4.mp4", codec="mpeg4")
+    write_mp4(tmp_path / "bframes.mp4", frames=30, b_frames=2)
+    for name, expected in (("mpeg4.mp4", "unsupported codec mpeg4"),
+                           ("bframes.mp4", "B-frames")):
+        relay = Relay(RelaySettings(backoff_min=5, backoff_max=5),
+                      make_source=lambda cfg: FileSource(cfg.source_url))
+        feed = relay.configure(CameraConfig(1, "f", "F", "file", str(tmp_path / name)))
+        async with feed.hold():
+            for _ in range(50):
+                if feed.health.error:
+                    break
+                await asyncio.sleep(0.1)
+        assert feed.health.error and expected in feed.health.error, feed.health
+        assert feed.health.state == "offline" and not feed.health.online
+        await relay.close()
 
 
 def test_synthetic_clip_is_baseline_annexb_with_a_short_gop() -> None:
