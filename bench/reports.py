@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -139,8 +140,6 @@ async def generate(url: str, n: int) -> None:
 
 
 async def measure(url: str, runs: int) -> None:
-    from tortoise import connections
-
     from db.orm import close_orm, init_orm
     from server.reports import build, render
 
@@ -166,11 +165,11 @@ async def measure(url: str, runs: int) -> None:
             t2 = time.perf_counter()
             sql_times.append(t1 - t0)
             render_times.append(t2 - t1)
-        del connections
     finally:
         await close_orm()
     total = [a + b for a, b in zip(sql_times, render_times, strict=True)]
-    print(f"yearly report {YEAR} over {count:,} tickets ({runs} runs, median):")
+    print(f"yearly report {YEAR} over {count:,} tickets ({runs} runs, median; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
     print(f"  figures (SQL)     {statistics.median(sql_times):6.2f} s")
     print(f"  render html+csv   {statistics.median(render_times):6.3f} s")
     print(f"  total             {statistics.median(total):6.2f} s   target < 3 s: "

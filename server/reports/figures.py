@@ -80,8 +80,8 @@ CROSS JOIN LATERAL (SELECT ((h / 24 + 3) % 7 + 1)::int AS dow, (h % 24)::int AS 
 GROUP BY GROUPING SETS ((dow, hour), (day))
 """
 # Local seconds since 1970-01-01 00:00 local; day 0 was a Thursday (ISO weekday 4).
-_LOCAL_FIXED = "floor(extract(epoch FROM created_at))::bigint + $3"
-_LOCAL_ZONE = "floor(extract(epoch FROM created_at AT TIME ZONE $3))::bigint"
+_LOCAL_FIXED = "floor(date_part('epoch', created_at))::bigint + $3"
+_LOCAL_ZONE = "floor(date_part('epoch', created_at AT TIME ZONE $3))::bigint"
 
 _TIMES = f"""
 SELECT GROUPING(priority) AS g, priority,
@@ -89,8 +89,8 @@ SELECT GROUPING(priority) AS g, priority,
        percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY ack_s) AS ack_p,
        percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY resolve_s) AS resolve_p
 FROM (SELECT priority,
-             extract(epoch FROM acknowledged_at - created_at)::float8 AS ack_s,
-             extract(epoch FROM resolved_at - created_at)::float8 AS resolve_s
+             date_part('epoch', acknowledged_at - created_at) AS ack_s,
+             date_part('epoch', resolved_at - created_at) AS resolve_s
       FROM tickets
       WHERE created_at >= $1 AND created_at < $2 AND {_SLA_EXPR}
         AND (acknowledged_at IS NOT NULL OR resolved_at IS NOT NULL)) AS b
@@ -103,13 +103,13 @@ SELECT count(*) AS raised,
        count(dispatched_at) AS dispatched,
        count(*) FILTER (WHERE status = 'false_alarm') AS false_alarms,
        count(*) FILTER (WHERE escalation_level > 0) AS escalated,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM acknowledged_at - raised_at))
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', acknowledged_at - raised_at))
            AS ack_p50,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM acknowledged_at - raised_at))
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY date_part('epoch', acknowledged_at - raised_at))
            AS ack_p90,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM dispatched_at - raised_at))
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', dispatched_at - raised_at))
            AS dispatch_p50,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM dispatched_at - raised_at))
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY date_part('epoch', dispatched_at - raised_at))
            AS dispatch_p90
 FROM panic_alarms
 WHERE raised_at >= $1 AND raised_at < $2
