@@ -90,7 +90,9 @@ def test_shift_commands_end_to_end(cli) -> None:  # type: ignore[no-untyped-def]
     r = cli("swap", shift_id, "a", "b", "--with-shift", "x", "--as", "supervisor")
     assert r.exit_code == 2
 
-    r = cli("checkout", "operator", "--as", "supervisor", "--json")
+    r = cli("checkout", "operator", "--as", "supervisor", input="n\n")
+    assert r.exit_code == 1 and "Aborted" in r.output
+    r = cli("checkout", "operator", "--as", "supervisor", "--json", "--yes")
     assert r.exit_code == 0 and json.loads(r.output)["person"] == "operator"
 
     r = cli("handover")

@@ -374,12 +374,17 @@ def _presence_command(name: str, out: bool) -> click.Command:
     @database_url_option
     @as_option
     @json_option
+    @yes_option
     @click.argument("username")
     @click.argument("shift", required=False)
     @day_option
-    def command(database_url: str | None, as_user: str, as_json: bool, username: str,
-                shift: str | None, day: datetime | None) -> None:
+    def command(database_url: str | None, as_user: str, as_json: bool, yes: bool,
+                username: str, shift: str | None, day: datetime | None) -> None:
         from server.shifts import presence
+
+        # Checking out lowers an open shift's staffing; checking in only adds.
+        if out and not yes:
+            click.confirm(f"Check {username} out of their shift?", abort=True)
 
         async def act() -> dict[str, Any]:
             actor = await _supervisor(as_user)
