@@ -13,7 +13,7 @@ without them.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -153,19 +153,26 @@ async def device_back_online(tx: BaseDBAsyncClient, device: dict[str, Any], acto
 # server/alarms/geo.py for the same formula): one round trip fewer on the path
 # every alarm takes.
 _INSERT_ALARM = f"""
-INSERT INTO panic_alarms (device_id, idempotency_key, lat, lon, nearest_cameras)
-SELECT $1, $2, $3::float8, $4::float8, COALESCE((
-    SELECT jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name,
-                                        'distance_m', round(c.metres)::int)
-                     ORDER BY c.metres, c.code)
-    FROM (SELECT code, name, {EARTH_RADIUS_M} * 2 * asin(least(1, sqrt(
-                 sin(radians(lat - $3::float8) / 2) ^ 2
-                 + cos(radians($3::float8)) * cos(radians(lat))
-                   * sin(radians(lon - $4::float8) / 2) ^ 2))) AS metres
-          FROM cameras WHERE enabled
-          ORDER BY metres, code LIMIT {NEAREST_CAMERAS}) c), '[]'::jsonb)
-ON CONFLICT (device_id, idempotency_key) DO NOTHING
-RETURNING id, raised_at
+WITH alarm AS (
+    INSERT INTO panic_alarms (device_id, idempotency_key, lat, lon, nearest_cameras)
+    SELECT $1, $2, $3::float8, $4::float8, COALESCE((
+        SELECT jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name,
+                                            'distance_m', round(c.metres)::int)
+                         ORDER BY c.metres, c.code)
+        FROM (SELECT code, name, {EARTH_RADIUS_M} * 2 * asin(least(1, sqrt(
+                     sin(radians(lat - $3::float8) / 2) ^ 2
+                     + cos(radians($3::float8)) * cos(radians(lat))
+                       * sin(radians(lon - $4::float8) / 2) ^ 2))) AS metres
+              FROM cameras WHERE enabled
+              ORDER BY metres, code LIMIT {NEAREST_CAMERAS}) c), '[]'::jsonb)
+    ON CONFLICT (device_id, idempotency_key) DO NOTHING
+    RETURNING id, raised_at),
+outbox AS (
+    -- one message per contact of the owner, in the same statement
+    INSERT INTO alarm_notifications (alarm_id, contact_name, channel, address, body)
+    SELECT alarm.id, c.name, COALESCE(c.channel, 'sms'), c.phone, $6
+    FROM alarm, jsonb_to_recordset($5::jsonb) AS c(name text, phone text, channel text))
+SELECT id, raised_at FROM alarm
 """
 
 _LINK_TICKET = """
@@ -174,13 +181,6 @@ RETURNING id, status, lat, lon, raised_at, acknowledged_at, dispatched_at, resol
           dispatch_unit, dispatch_note, resolution_note, escalation_level, escalated_at,
           nearest_cameras, ticket_id
 """
-
-_OUTBOX = """
-INSERT INTO alarm_notifications (alarm_id, contact_name, channel, address, body)
-SELECT $1, c.name, COALESCE(c.channel, 'sms'), c.phone, $2
-FROM jsonb_to_recordset($3::jsonb) AS c(name text, phone text, channel text)
-"""
-
 
 async def raise_alarm(device_id: int, idempotency_key: str, *, signature: str | None,
                       lat: float | None = None, lon: float | None = None,
@@ -195,26 +195,21 @@ async def raise_alarm(device_id: int, idempotency_key: str, *, signature: str | 
         device = await touch_device(tx, device_id, signature)
         a_lat = lat if lat is not None else device["lat"]
         a_lon = lon if lon is not None else device["lon"]
-        rows = await tx.execute_query_dict(_INSERT_ALARM,
-                                           [device_id, idempotency_key, a_lat, a_lon])
-        if not rows:
-            existing = await tx.execute_query_dict(
-                "SELECT id FROM panic_alarms WHERE device_id = $1 AND idempotency_key = $2",
-                [device_id, idempotency_key])
-            await device_back_online(tx, device, actor)
-            alarm = await get_alarm(tx, int(existing[0]["id"]))
-            assert alarm is not None
-            return alarm, False
-        alarm_id = int(rows[0]["id"])
-        raised_at = rows[0]["raised_at"]
         contacts = device["contacts"]
         if isinstance(contacts, str):
             contacts = json.loads(contacts)
-        if contacts:
-            local = (raised_at + timedelta(hours=7)).strftime("%H:%M")  # Asia/Jakarta
-            await tx.execute_query(_OUTBOX, [
-                alarm_id, message_body(device["owner_name"], device["address"], local),
-                json.dumps(contacts)])
+        # The message says when, in Asia/Jakarta; now() and raised_at differ by ms.
+        local = (datetime.now(UTC) + timedelta(hours=7)).strftime("%H:%M")
+        rows = await tx.execute_query_dict(_INSERT_ALARM, [
+            device_id, idempotency_key, a_lat, a_lon, json.dumps(contacts or []),
+            message_body(device["owner_name"], device["address"], local)])
+        if not rows:  # this key's alarm exists: answer with it
+            existing = await tx.execute_query_dict(
+                ALARM_SELECT + " WHERE a.device_id = $1 AND a.idempotency_key = $2",
+                [device_id, idempotency_key])
+            await device_back_online(tx, device, actor)
+            return alarm_json(existing[0]), False
+        alarm_id = int(rows[0]["id"])
         # From here to COMMIT the ticket's reference counter and the event-log lock
         # are held, serialising every intake: keep it to two statements.
         ticket = await _create_ticket(alarm_id, device, a_lat, a_lon, actor)
