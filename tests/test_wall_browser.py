@@ -240,3 +240,39 @@ async def test_alarm_pops_up_with_its_nearest_cameras_until_acknowledged(
         await events.append(tx, "alarm.acknowledged", "alarm", alarm_id, "test", {})
     await page.wait_for_selector("#alarm-popup.hidden", state="attached", timeout=3000)
     assert await page.locator("#alarm-cams .tile").count() == 0
+
+
+async def test_wall_recovers_by_itself_after_a_server_restart(db_url: str) -> None:
+    from server.app import create_app
+
+    def app() -> Any:
+        return create_app(Settings(database_url=db_url, log_format="text", start_streams=True))
+
+    srv = TestServer(app(), host="127.0.0.1")
+    await srv.start_server()
+    port = srv.port
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            monitor_id = await srv.app[pool_key].fetchval(
+                "SELECT id FROM monitors WHERE code = 'pusat-kota'")
+            page = await wall_page(chromium, srv, monitor_id, "pusat-kota")
+            loads: list[int] = []
+            page.on("load", lambda _: loads.append(1))
+            tiles = await wait_for(page, lambda ts: len(ts) == 4
+                                   and all(t["frames"] > 5 for t in ts), 30, "wall playing")
+            await srv.close()
+            await asyncio.sleep(1.0)
+            srv = TestServer(app(), host="127.0.0.1", port=port)
+            await srv.start_server()
+            t0 = time.monotonic()
+            before = {t["camera"]: t["frames"] for t in await tile_info(page)}
+            await wait_for(page, lambda ts: all(t["frames"] > before[t["camera"]] + 5
+                                                and t["state"] == "playing" for t in ts),
+                           30, "wall after restart")
+            print(f"wall playing again {time.monotonic() - t0:.1f}s after the restart")
+            assert not loads and len(tiles) == 4
+            await page.context.close()
+        finally:
+            await chromium.close()
+            await srv.close()

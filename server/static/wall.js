@@ -325,6 +325,7 @@ function connectEvents() {
       wall.lastEventId = frame.last_id;
       if (gap) return;
       loadSummary();  // after a reconnect: counters may have moved
+      reviveTiles();  // the server may have restarted: don't wait out the backoff
     } else if (frame.type === "event") {
       wall.lastEventId = frame.id;
       onEvent(frame);
@@ -341,6 +342,14 @@ function connectEvents() {
     }, wsRetryMs);
     wsRetryMs = Math.min(wsRetryMs * 2, RECONNECT_MAX_MS);
   };
+}
+
+function reviveTiles() {
+  const now = performance.now();
+  for (const t of [...wall.tiles, ...wall.popupTiles]) {
+    const alive = t.pc && t.pc.connectionState === "connected" && now - t.lastFrame < STALL_MS;
+    if (t.camera && !alive) { t.retryMs = 1000; t.stop(); t.connect(); }
+  }
 }
 
 function onEvent(e) {
