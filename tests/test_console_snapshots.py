@@ -9,6 +9,7 @@ the real server is the same code from those edges inward.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -109,9 +110,9 @@ class FixedApp(PantauApp):
         for alarm in self.fixed_alarms:
             self.apply_alarm(alarm)
 
-    async def fetch_open_tickets(self) -> tuple[list[Ticket], int]:
+    async def fetch_open_tickets(self) -> AsyncIterator[tuple[list[Ticket], int]]:
         tickets = fixed_tickets()
-        return tickets, len(tickets)
+        yield tickets, len(tickets)
 
     async def fetch_ticket_details(self, ticket_id: int) -> TicketDetails:
         ticket = next(tk for tk in fixed_tickets() if tk["id"] == ticket_id)

@@ -7,7 +7,7 @@ every screen), and reference data (departments, categories, districts).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -237,11 +237,12 @@ class PantauApp(App[None]):
             items = body.get("items", body) if isinstance(body, dict) else body
             self.reference[name] = list(items)
 
-    async def fetch_open_tickets(self) -> tuple[list[Ticket], int]:
-        """The open queue, read once the stream is up so no event falls in between."""
+    async def fetch_open_tickets(self) -> AsyncIterator[tuple[list[Ticket], int]]:
+        """The open queue by pages, read once the stream is up so no event falls between."""
         if self.stream is not None:
             await self.stream.connected_once.wait()
-        return await self.client.all_open_tickets()
+        async for page in self.client.open_ticket_pages():
+            yield page
 
     async def fetch_ticket_details(self, ticket_id: int) -> TicketDetails:
         """One ticket with its notes, timeline (history) and duplicate candidates."""

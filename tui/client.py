@@ -12,7 +12,7 @@ import asyncio
 import enum
 import json
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,19 +122,22 @@ class ApiClient:
     async def tickets(self, **filters: Any) -> dict[str, Any]:
         return dict(await self.get("/api/tickets", **filters))
 
-    async def all_open_tickets(self, page: int = 200, cap: int = 20_000) -> tuple[
-            list[dict[str, Any]], int]:
-        """Every open ticket (keyset pages), up to `cap`; returns (items, server total)."""
-        items: list[dict[str, Any]] = []
+    async def open_ticket_pages(self, page: int = 200, cap: int = 20_000) -> AsyncIterator[
+            tuple[list[dict[str, Any]], int]]:
+        """The open queue, most urgent first, page by page (keyset) up to `cap` tickets.
+
+        Yields (items, server total) per page, so the first screenful shows while
+        the rest is still on its way.
+        """
         cursor: str | None = None
-        total = 0
+        seen = 0
         while True:
             body = await self.tickets(limit=page, cursor=cursor)
-            items.extend(body["items"])
-            total = int(body.get("total", len(items)))
+            seen += len(body["items"])
+            yield body["items"], int(body.get("total", seen))
             cursor = body.get("next_cursor")
-            if not cursor or len(items) >= cap:
-                return items, total
+            if not cursor or seen >= cap:
+                return
 
     async def ticket(self, ticket_id: int) -> dict[str, Any]:
         return dict(await self.get(f"/api/tickets/{ticket_id}"))

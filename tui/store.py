@@ -21,11 +21,12 @@ class TicketStore:
     def get(self, ticket_id: int) -> Ticket | None:
         return self.tickets.get(ticket_id)
 
-    def load(self, items: Iterable[Ticket], server_total: int) -> None:
-        for ticket in items:
-            self.apply(ticket)
+    def load(self, items: Iterable[Ticket], server_total: int) -> list[Ticket]:
+        """Take a page of the queue; returns the tickets that were news to us."""
+        taken = [ticket for ticket in items if self.apply(ticket)]
         self.loaded = True
         self.server_total = server_total
+        return taken
 
     def apply(self, ticket: Ticket) -> bool:
         """Take `ticket` unless we already hold a newer version; returns whether it changed."""
@@ -37,6 +38,9 @@ class TicketStore:
             return False
         self.tickets[ticket_id] = ticket
         return True
+
+    def open_count(self) -> int:
+        return sum(1 for tk in self.tickets.values() if tk.get("status") in OPEN_STATUSES)
 
     def open_tickets(self) -> list[Ticket]:
         return [tk for tk in self.tickets.values() if tk.get("status") in OPEN_STATUSES]

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Label
 from tui.client import ApiError
 from tui.i18n import t
 from tui.screens.ticket_base import TicketScreen
-from tui.tickets import Filter, Ticket
+from tui.tickets import OPEN_STATUSES, Filter, Ticket
 from tui.widgets.ticket_table import TicketTable
 
 TICK_SECONDS = 5.0
@@ -64,18 +64,30 @@ class QueueScreen(TicketScreen):
     @work(exclusive=True, group="queue-load", exit_on_error=False)
     async def load(self) -> None:
         try:
-            items, total = await self.papp.fetch_open_tickets()
+            async for items, total in self.papp.fetch_open_tickets():
+                taken = self.papp.store.load(items, total)
+                self.on_tickets_changed({int(tk["id"]) for tk in taken})
         except ApiError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(exc.detail, severity="error")
             self.query_one("#queue-count", Label).update(exc.message[:40])
-            return
-        self.papp.store.load(items, total)
-        self.refresh_rows()
 
     # -- rows -----------------------------------------------------------------------------
     def on_tickets_changed(self, changed: set[int]) -> None:
-        if self.papp.store.loaded:
-            self.refresh_rows()
+        """Apply only the changed tickets (keyed by id) in one batch."""
+        if not self.papp.store.loaded:
+            return
+        upsert: dict[int, Ticket] = {}
+        remove: set[int] = set()
+        for ticket_id in changed:
+            ticket = self.papp.store.get(ticket_id)
+            if ticket is not None and ticket.get("status") in OPEN_STATUSES \
+                    and self.filter.matches(ticket):
+                upsert[ticket_id] = ticket
+            else:
+                remove.add(ticket_id)
+        with self.app.batch_update():
+            self.table.patch(upsert, remove, self.papp.clock())
+        self._show_count()
 
     def refresh_rows(self) -> None:
         """Diff the table against the store (one batch: one repaint, not one per row)."""
@@ -83,10 +95,14 @@ class QueueScreen(TicketScreen):
         wanted = [tk for tk in open_tickets if self.filter.matches(tk)]
         with self.app.batch_update():
             self.table.sync(wanted, self.papp.clock())
-        total = len(open_tickets)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        """ "N of M"; "N of >M" when the server holds more than the console loaded."""
+        total = self.papp.store.open_count()
         more = ">" if self.papp.store.server_total > total else ""
         self.query_one("#queue-count", Label).update(
-            t("queue.count", shown=len(wanted), total=f"{more}{total}"))
+            t("queue.count", shown=self.table.row_count, total=f"{more}{total}"))
 
     def _tick(self) -> None:
         with self.app.batch_update():

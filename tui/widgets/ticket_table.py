@@ -94,16 +94,23 @@ class TicketTable(DataTable[Any]):
         return int(key.value) if key.value is not None else None
 
     def sync(self, wanted: Iterable[Ticket], now: datetime) -> bool:
-        """Make the rows exactly `wanted`; returns whether anything changed."""
+        """Make the rows exactly `wanted` (after a load or a new filter)."""
         wanted_by_id = {int(tk["id"]): tk for tk in wanted}
+        return self.patch(wanted_by_id, set(self.shown) - set(wanted_by_id), now)
+
+    def patch(self, upsert: dict[int, Ticket], remove: Iterable[int], now: datetime) -> bool:
+        """Add or update the `upsert` rows and drop the `remove` ones; nothing else is
+        touched, so a burst of events costs what it changes, not the size of the queue.
+        Returns whether anything visible changed."""
         keep_id = self.selected_id
         keep_index = self.cursor_row
         changed = resort = False
-        for gone in set(self.shown) - set(wanted_by_id):
-            self.remove_row(str(gone))
-            del self.shown[gone]
-            changed = True
-        for ticket_id, ticket in wanted_by_id.items():
+        for gone in remove:
+            if gone in self.shown:
+                self.remove_row(str(gone))
+                del self.shown[gone]
+                changed = True
+        for ticket_id, ticket in upsert.items():
             old = self.shown.get(ticket_id)
             if old is None:
                 cells = self.cells(ticket, now)
