@@ -276,3 +276,23 @@ async def test_wall_recovers_by_itself_after_a_server_restart(db_url: str) -> No
         finally:
             await chromium.close()
             await srv.close()
+
+
+async def test_rotating_monitor_pages_through_its_cameras(
+        browser: Any, streams_server: TestServer) -> None:
+    pool = streams_server.app[pool_key]
+    monitor_id = await pool.fetchval(
+        "UPDATE monitors SET rotation_seconds = 8 WHERE code = 'rotasi' RETURNING id")
+    slots = [r["camera_id"] for r in await pool.fetch(
+        "SELECT camera_id FROM monitor_cameras WHERE monitor_id = $1 ORDER BY position",
+        monitor_id)]
+    page = await wall_page(browser, streams_server, monitor_id, "rotasi")
+    first = await wait_for(page, lambda ts: len(ts) == 9 and ts[0]["camera"] is not None,
+                           10, "first page")
+    assert [t["camera"] for t in first] == slots[:9]
+    second = await wait_for(page, lambda ts: ts[0]["camera"] == slots[9], 10, "second page")
+    t0 = time.monotonic()
+    assert [t["camera"] for t in second] == slots[9:18]
+    await wait_for(page, lambda ts: all(t["frames"] > 0 and t["width"] == 640 for t in ts),
+                   7, "second page plays")
+    print(f"second page playing {time.monotonic() - t0:.1f}s after it was shown")

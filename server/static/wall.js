@@ -79,6 +79,8 @@ class Tile {
       return;
     }
     this.el.dataset.cameraId = String(camera.id);
+    this.frames = 0;  // counts this camera's frames (tests and the stall check read it)
+    this.el.dataset.frames = "0";
     const name = document.createElement("span");
     name.textContent = camera.name;
     const district = document.createElement("span");
