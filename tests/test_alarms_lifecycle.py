@@ -188,8 +188,10 @@ async def test_escalation_timeline_stops_at_acknowledgement(alarm_api: MakeApi) 
     steps = detail["timeline"]
     assert [s["kind"] for s in steps] == ["alarm.raised", "alarm.escalated", "alarm.escalated"]
     raised, esc1, esc2 = (datetime.fromisoformat(s["at"]) for s in steps)
-    assert timedelta(seconds=0.6) <= esc1 - raised < timedelta(seconds=2)
-    assert timedelta(seconds=1.2) <= esc2 - raised < timedelta(seconds=3)
+    # never early; the upper bounds are loose because the test machine is shared
+    assert timedelta(seconds=0.6) <= esc1 - raised < timedelta(seconds=4)
+    assert timedelta(seconds=1.2) <= esc2 - raised < timedelta(seconds=5)
+    assert esc1 < esc2
     assert detail["escalation_level"] == 2
     _, handled_detail = await api.get(f"/api/alarms/{handled}", token=op)
     assert [s["kind"] for s in handled_detail["timeline"]] == ["alarm.raised",
