@@ -90,7 +90,7 @@ async def authenticate_device(request: web.Request) -> Principal:
 
     Called from server.auth.authenticate when the request names a device. The
     replay check (the signature seen before) happens in the handler's transaction
-    (lifecycle.remember_signature), so a request whose work failed can be sent again.
+    (lifecycle.touch_device), so a request whose work failed can be sent again.
     """
     code = request.headers.get(DEVICE_HEADER, "").strip()
     ts_raw = request.headers.get(TIMESTAMP_HEADER, "").strip()
