@@ -60,7 +60,8 @@ async def _close_sockets(app: web.Application) -> None:
     """Close WebSockets when shutdown starts: aiohttp waits for running handlers
     (up to 60 s) before cleanup_ctx runs, and a wall's or console's open stream
     would otherwise hold every restart that long."""
-    for ws in list(app[events.sockets_key]):
+    sockets = app[events.sockets_key]
+    for ws in list(sockets):
         with contextlib.suppress(Exception):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 

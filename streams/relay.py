@@ -215,7 +215,8 @@ class CameraFeed:
             self._set_health(error=str(exc))
             if not got and self.health.state == "connecting":
                 self._set_health(state="offline", online=False)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # a bug must not leave the camera dark for good
+            log.exception("camera source crashed", extra={"camera": self.config.code})
             self._set_health(error=f"{type(exc).__name__}: {exc}")
         return got
 
@@ -299,6 +300,7 @@ class Relay:
         self.health_callback: HealthCallback = on_health or (lambda *_: None)
         self._make_source = make_source
         self.feeds: dict[int, CameraFeed] = {}
+        self._closing: set[asyncio.Task[None]] = set()
 
     def configure(self, config: CameraConfig) -> CameraFeed:
         """The feed for a camera, replacing it when its source changed."""
@@ -310,7 +312,9 @@ class Relay:
             new = CameraFeed(config, self.settings, self._report, self._make_source)
             new.viewers = feed.viewers
             feed.viewers = set()
-            asyncio.get_running_loop().create_task(feed.close())
+            closing = asyncio.get_running_loop().create_task(feed.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
             self.feeds[config.id] = new
             if new.viewers:
                 new._in_use()
