@@ -2,7 +2,8 @@
 throughput through the whole server beside raw pgbench INSERTs.
 
 1. Seeds the demo city and N tickets (default 1,000,000) with generate_series,
-   in batches, with progress; then ANALYZE.
+   in batches, with progress; then VACUUM ANALYZE.
+   Coordinates spread up to ~2 km around the 30 district centres.
 2. Starts `pantau serve` (SLA scheduler off, so a million overdue seeds do not
    turn into breach events during the run) and measures, sequentially:
    - the open queue's first page:          GET /api/tickets?limit=50     (target p95 20 ms)
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import re
 import signal
 import subprocess
@@ -65,7 +67,8 @@ INSERT INTO tickets (reference, channel, category_id, priority, status, address,
                      acknowledged_at)
 SELECT 'BENCH-' || g, channel, cats.ids[ci], cats.prios[ci], status,
        'Jl. Bench ' || (g % 997), dists.ids[di],
-       dists.lats[di] + ((g % 100) - 50) * 0.0001, dists.lons[di] + ((g % 77) - 38) * 0.0001,
+       dists.lats[di] + ((hashint4(g + 23) & 2147483647) % 4001 - 2000) * 0.00001,
+       dists.lons[di] + ((hashint4(g + 29) & 2147483647) % 4001 - 2000) * 0.00001,
        'Laporan warga nomor ' || g || ': ' || (ARRAY['jalan berlubang', 'sampah menumpuk',
          'lampu jalan mati', 'saluran tersumbat', 'pohon tumbang', 'parkir liar'])[1 + g % 6],
        CASE WHEN status IN ('new', 'triaged', 'rejected') THEN NULL ELSE cats.depts[ci] END,
@@ -92,7 +95,11 @@ async def seed(url: str, n: int) -> None:
             rate = (hi - have) / (time.perf_counter() - started)
             print(f"\r  seeding tickets {hi:>9,}/{n:,}  ({rate:,.0f}/s)", end="", flush=True)
         print(f"\r  seeded {n:,} tickets in {time.perf_counter() - started:.0f}s" + " " * 20)
-        await conn.execute("ANALYZE tickets")
+        # A table in service is kept vacuumed by autovacuum; a freshly bulk-loaded one
+        # is not, and its index scans would pay heap visits (and autovacuum would
+        # run during the measurements). Bring it to that steady state first.
+        print("  VACUUM ANALYZE tickets ...", flush=True)
+        await conn.execute("VACUUM (ANALYZE) tickets")
     finally:
         await conn.close()
 
@@ -111,9 +118,17 @@ async def timed_gets(session: aiohttp.ClientSession, url: str, token: str, n: in
 
 
 async def open311_throughput(base: str, seconds: float, clients: int) -> tuple[float, int]:
-    form = {"api_key": "demo-open311-key", "service_code": "jalan-rusak", "lat": "-6.9175",
-            "long": "107.6093", "description": "Lubang di jalan (bench)",
-            "first_name": "Bench"}
+    """Complaints from all over the city (a single spot would make every post a
+    duplicate candidate of every other and measure that instead)."""
+    rng = random.Random(311)
+    codes = ["jalan-rusak", "sampah", "drainase", "lampu-jalan", "parkir-liar", "pohon-tumbang"]
+
+    def form() -> dict[str, str]:
+        return {"api_key": "demo-open311-key", "service_code": rng.choice(codes),
+                "lat": f"{rng.uniform(-6.96, -6.86):.5f}",
+                "long": f"{rng.uniform(107.56, 107.72):.5f}",
+                "description": "Laporan warga (bench)", "first_name": "Bench"}
+
     done = 0
     failed = 0
     deadline = time.perf_counter() + seconds
@@ -121,7 +136,7 @@ async def open311_throughput(base: str, seconds: float, clients: int) -> tuple[f
     async def client(session: aiohttp.ClientSession) -> None:
         nonlocal done, failed
         while time.perf_counter() < deadline:
-            async with session.post(base + "/open311/v2/requests.json", data=form) as r:
+            async with session.post(base + "/open311/v2/requests.json", data=form()) as r:
                 await r.read()
                 if r.status == 201:
                     done += 1
