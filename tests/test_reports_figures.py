@@ -194,6 +194,9 @@ async def test_alarms_heatmap_and_staffing(dataset: dict[str, Any]) -> None:
             cc["avg_attended"], cc["short_attended"]) == (1, 1, 15, 2.0, 1.0, 1)
     assert staffing["supervisor"]["short_attended"] == 0
     assert w47.totals["short_shift_roles"] == 3  # call center, expert, police
+    assert w47.tables["staffing_shifts"].rows == [
+        {"day": "2026-11-22", "template": "pagi", "status": "closed", "minimum": 29,
+         "rostered": 3, "attended": 2, "short_roles": "call_center expert police"}]
     w48 = await _figures("weekly", "2026-W48")
     planned = {r["role"]: r for r in w48.tables["staffing"].rows}
     assert planned["expert"]["worked"] == 0 and planned["expert"]["short_attended"] == 0

@@ -25,7 +25,7 @@ def test_report_cli_writes_html_csv_and_summary(db_url: str, tmp_path: Path) -> 
     r = runner.invoke(main, ["report", "weekly", "--week", "2026-W47", "--out", str(out)],
                       env=env)
     assert r.exit_code == 0, r.output
-    assert f"wrote 14 files to {out}" in r.output
+    assert f"wrote 15 files to {out}" in r.output
     html = (out / "report.html").read_text()
     assert "Laporan Mingguan 2026-W47" in html and html.count("<svg") >= 8
     assert "<script" not in html and "src=" not in html and "href=" not in html
@@ -36,6 +36,10 @@ def test_report_cli_writes_html_csv_and_summary(db_url: str, tmp_path: Path) -> 
     summary = (out / "summary.txt").read_text()
     assert "Tiket masuk: 5." in summary
     assert "Panggilan 112: 1, bukan darurat 1 (100%)." in summary
+    shifts = list(csv.DictReader((out / "staffing_shifts.csv").open()))
+    assert shifts == [{"day": "2026-11-22", "template": "pagi", "status": "ditutup",
+                       "minimum": "29", "rostered": "3", "attended": "2",
+                       "short_roles": "Call center, Ahli, Polisi"}]
     heat = list(csv.DictReader((out / "heatmap.csv").open()))
     assert heat[6]["weekday"] == "Min" and heat[6]["h23"] == "1"
 

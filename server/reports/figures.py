@@ -115,12 +115,9 @@ FROM panic_alarms
 WHERE raised_at >= $1 AND raised_at < $2
 """
 
-# Per shift template and role: how many shifts (and how many were worked, i.e.
-# opened), the minimum, rostered and attended (checked in) on average, and on how
-# many shifts the roster or, for worked shifts, attendance fell short.
-_STAFFING = """
+_PER_SHIFT = """
 WITH per_shift AS (
-    SELECT s.id, s.status, t.code, t.starts_at, r.role, r.ord,
+    SELECT s.id, s.day, s.status, t.code, t.starts_at, r.role, r.ord,
            COALESCE(m.minimum, 0) AS minimum,
            count(a.id) AS rostered, count(a.checked_in_at) AS attended
     FROM shifts s
@@ -129,8 +126,14 @@ WITH per_shift AS (
     LEFT JOIN staffing_minimums m ON m.template_id = t.id AND m.role = r.role
     LEFT JOIN shift_assignments a ON a.shift_id = s.id AND a.role = r.role
     WHERE s.day >= $1 AND s.day < $2
-    GROUP BY s.id, s.status, t.code, t.starts_at, r.role, r.ord, m.minimum
+    GROUP BY s.id, s.day, s.status, t.code, t.starts_at, r.role, r.ord, m.minimum
 )
+"""
+
+# Per shift template and role: how many shifts (and how many were worked, i.e.
+# opened), the minimum, rostered and attended (checked in) on average, and on how
+# many shifts the roster or, for worked shifts, attendance fell short.
+_STAFFING = _PER_SHIFT + """
 SELECT code AS template, role, count(*) AS shifts,
        count(*) FILTER (WHERE status <> 'planned') AS worked, max(minimum) AS minimum,
        round(avg(rostered), 1)::float AS avg_rostered,
@@ -140,6 +143,17 @@ SELECT code AS template, role, count(*) AS shifts,
 FROM per_shift
 GROUP BY code, starts_at, role, ord
 ORDER BY starts_at, ord
+"""
+
+# Each shift of the period: its totals against the minimums, and the roles short.
+_STAFFING_SHIFTS = _PER_SHIFT + """
+SELECT day, code AS template, status, sum(minimum)::int AS minimum,
+       sum(rostered)::int AS rostered, sum(attended)::int AS attended,
+       COALESCE(string_agg(role, ' ' ORDER BY ord)
+                FILTER (WHERE attended < minimum AND status <> 'planned'), '') AS short_roles
+FROM per_shift
+GROUP BY id, day, code, starts_at, status
+ORDER BY day, starts_at
 """
 
 
@@ -302,6 +316,11 @@ async def _compute(conn: BaseDBAsyncClient, period: Period, as_of: datetime) -> 
     tables["staffing"] = Table(["template", "role", "shifts", "worked", "minimum",
                                 "avg_rostered", "avg_attended", "short_rostered",
                                 "short_attended"], staffing)
+    per_shift = await conn.execute_query_dict(
+        _STAFFING_SHIFTS, [period.first_day, period.end_day, list(SHIFT_ROLES)])
+    tables["staffing_shifts"] = Table(
+        ["day", "template", "status", "minimum", "rostered", "attended", "short_roles"],
+        [{**r, "day": r["day"].isoformat()} for r in per_shift])
 
     busiest = max(((heatmap[d][h], d, h) for d in range(7) for h in range(24)), default=None)
     sla_all = _sla_row(overall) if overall else {}

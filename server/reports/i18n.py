@@ -56,6 +56,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "avg_attended": ("Rata-rata hadir", "Avg attended"),
     "short_rostered": ("Jadwal kurang", "Roster short"),
     "short_attended": ("Kehadiran kurang", "Attendance short"),
+    "staffing_shifts": ("Kehadiran per shift", "Staffing of each shift"),
+    "day": ("Tanggal", "Day"), "status": ("Status", "Status"),
+    "rostered": ("Dijadwalkan", "Rostered"), "attended": ("Hadir", "Attended"),
+    "short_roles": ("Peran kurang", "Roles short"),
+    "planned": ("direncanakan", "planned"), "open": ("berjalan", "open"),
+    "closed": ("ditutup", "closed"),
+    "see_csv": ("{n} baris: lihat {file}.", "{n} rows: see {file}."),
     "all": ("Semua", "All"), "none": ("(belum dirutekan)", "(not routed)"),
     "no_data": ("Tidak ada data.", "No data."),
 }

@@ -15,7 +15,10 @@ from server.reports.periods import JAKARTA
 
 # Table order in the HTML, the CSV file names, and which get a chart.
 ORDER = ("channels", "categories", "departments", "districts", "sla_departments",
-         "response_times", "calls112", "alarms", "heatmap", "trend", "staffing")
+         "response_times", "calls112", "alarms", "heatmap", "trend", "staffing",
+         "staffing_shifts")
+# A year has ~1,100 shifts: that table stays in the CSV and JSON, not the page.
+HTML_ROW_LIMIT = 200
 _ID_COLUMNS = {"category_id": "category", "department_id": "department",
                "district_id": "district"}
 
@@ -28,8 +31,10 @@ def _cell(fig: Figures, column: str, value: Any, lang: str) -> Any:
             return t("all", lang)
         pair = fig.names[_ID_COLUMNS[column]].get(value)
         return (pair[0] if lang == "id" else pair[1]) if pair else str(value)
-    if column in ("role", "measure") or (column == "priority" and value == "all"):
+    if column in ("role", "measure", "status") or (column == "priority" and value == "all"):
         return t(str(value), lang)
+    if column == "short_roles":
+        return ", ".join(t(r, lang) for r in str(value).split())
     if column == "weekday":
         return WEEKDAYS[lang][int(value) - 1]
     return value
@@ -108,6 +113,8 @@ def _html_table(fig: Figures, name: str, lang: str) -> str:
     body = rows(fig, name, lang)
     if not body:
         return f"<p>{escape(t('no_data', lang))}</p>"
+    if len(body) > HTML_ROW_LIMIT:
+        return f"<p>{escape(t('see_csv', lang).format(n=len(body), file=name + '.csv'))}</p>"
     head = "".join(f"<th>{escape(t(c, lang))}</th>" for c in table.columns)
     trs = "".join("<tr>" + "".join(
         f"<td>{'' if v is None else escape(str(v))}</td>" for v in r) + "</tr>" for r in body)
