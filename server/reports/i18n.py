@@ -63,6 +63,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "planned": ("direncanakan", "planned"), "open": ("berjalan", "open"),
     "closed": ("ditutup", "closed"),
     "see_csv": ("{n} baris: lihat {file}.", "{n} rows: see {file}."),
+    "no_reason": ("(darurat / belum ditutup)", "(emergency / still open)"),
     "all": ("Semua", "All"), "none": ("(belum dirutekan)", "(not routed)"),
     "no_data": ("Tidak ada data.", "No data."),
 }

@@ -33,6 +33,8 @@ def _cell(fig: Figures, column: str, value: Any, lang: str) -> Any:
         return (pair[0] if lang == "id" else pair[1]) if pair else str(value)
     if column in ("role", "measure", "status") or (column == "priority" and value == "all"):
         return t(str(value), lang)
+    if column == "close_reason" and value == "-":
+        return t("no_reason", lang)
     if column == "short_roles":
         return ", ".join(t(r, lang) for r in str(value).split())
     if column == "weekday":
