@@ -212,6 +212,24 @@ async def test_close_writes_handover_that_the_incoming_supervisor_must_acknowled
                      "shift.handover_acknowledged", "shift.opened"]
 
 
+async def test_a_handover_written_ahead_is_acknowledged_only_after_the_close(orm: str) -> None:
+    pagi = await _shift("pagi")
+    start, end = pagi.window
+    out_spv, in_spv = await load_actor("spv.pagi"), await load_actor("spv.siang")
+    await lifecycle.open_shift(pagi.id, out_spv, now=start)
+    draft = await handover.write_handover(pagi.id, out_spv, "draft", now=end - timedelta(hours=1))
+    with pytest.raises(ShiftError, match="still open"):
+        await handover.acknowledge(draft["id"], in_spv)
+    revised = await handover.write_handover(pagi.id, out_spv, "", now=end - timedelta(minutes=30))
+    assert revised["id"] == draft["id"] and revised["notes"] == "draft"
+    closed = await lifecycle.close_shift(pagi.id, out_spv, "final", now=end)
+    assert closed["handover"]["id"] == draft["id"] and closed["handover"]["notes"] == "final"
+    assert closed["handover"]["summary"]["taken_at"] == end.isoformat()
+    assert (await handover.acknowledge(draft["id"], in_spv))["acknowledged_by"] == "spv.siang"
+    created = await _events(orm, ("shift.handover_created",))
+    assert [e["payload"]["revised"] for e in created] == [False, True, True]
+
+
 async def test_close_checks_out_whoever_is_still_in(orm: str) -> None:
     pagi = await _shift("pagi")
     start, end = pagi.window

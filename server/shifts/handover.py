@@ -195,7 +195,7 @@ async def handovers(*, pending_only: bool = False, shift_id: int | None = None,
 
 async def acknowledge(handover_id: int, actor: Actor, *,
                       now: datetime | None = None) -> dict[str, Any]:
-    """The incoming supervisor confirms they read the note.
+    """The incoming supervisor confirms they read the note (after the shift closed).
 
     Allowed: an admin, or a supervisor rostered on the next shift; when nobody is
     rostered as its supervisor, any supervisor except the note's writer.
@@ -204,13 +204,19 @@ async def acknowledge(handover_id: int, actor: Actor, *,
     now = now or utcnow()
     async with in_transaction() as tx:
         rows = await tx.execute_query_dict(
-            "SELECT id, shift_id, next_shift_id, written_by_id, acknowledged_at"
-            " FROM shift_handovers WHERE id = $1 FOR UPDATE", [handover_id])
+            "SELECT h.id, h.shift_id, h.next_shift_id, h.written_by_id, h.acknowledged_at,"
+            " s.status AS shift_status FROM shift_handovers h JOIN shifts s ON s.id = h.shift_id"
+            " WHERE h.id = $1 FOR UPDATE OF h", [handover_id])
         if not rows:
             raise ShiftError(f"no handover {handover_id}", "not_found", "handover")
         h = rows[0]
         if h["acknowledged_at"] is not None:
             raise ShiftError(f"handover {handover_id} is already acknowledged", "conflict")
+        # A note written ahead of the close is rewritten by the close; acknowledging
+        # it early would confirm a snapshot that is about to change.
+        if h["shift_status"] != "closed":
+            raise ShiftError(f"the shift of handover {handover_id} is still open: "
+                             "acknowledge it after the close", "conflict")
         if "admin" not in actor.roles:
             if h["written_by_id"] == actor.id:
                 raise ShiftError("the incoming supervisor acknowledges, not the writer",
