@@ -66,6 +66,36 @@ async def test_wall_pairs_with_a_code_and_stops_when_revoked(
     assert status == 401
 
 
+async def test_supervisor_pairs_and_revokes_a_wall_over_the_api(api: Api) -> None:
+    """What the console's approval screen uses."""
+    status, pairing = await api.post("/api/wall/pairings", {"monitor": "rotasi"})
+    assert status == 201
+    operator = await api.login("operator")
+    status, _ = await api.post(f"/api/wall/pairings/{pairing['code']}/approve",
+                               {"monitor": "rotasi"}, token=operator)
+    assert status == 403
+    supervisor = await api.login("supervisor")
+    status, waiting = await api.get("/api/wall/pairings", token=supervisor)
+    assert status == 200 and any(p["code"] == pairing["code"] and p["state"] == "waiting"
+                                 for p in waiting)
+    status, body = await api.post(f"/api/wall/pairings/{pairing['code']}/approve",
+                                  {"monitor": "rotasi"}, token=supervisor)
+    assert status == 200 and body["state"] == "approved"
+    status, _ = await api.post(f"/api/wall/pairings/{pairing['code']}/approve",
+                               {"monitor": "rotasi"}, token=supervisor)
+    assert status == 409
+    async with api.session.post(f"{api.base}/api/wall/pairings/claim",
+                                json={"claim": pairing["claim"]}) as resp:
+        assert resp.status == 200
+        wall_token = resp.cookies["pantau_token"].value
+    status, me = await api.get("/api/wall/me", token=wall_token)
+    assert status == 200 and me["monitor"] == "rotasi"
+    status, body = await api.post("/api/monitors/rotasi/revoke-walls", token=supervisor)
+    assert status == 200 and body["revoked"] == 1
+    status, _ = await api.get("/api/wall/me", token=wall_token)
+    assert status == 401
+
+
 async def test_operator_sends_a_camera_to_a_monitor_position(
         api: Api, server: TestServer) -> None:
     wall_token, _ = await issue_wall_token(server.app[pool_key], 2, timedelta(hours=1))

@@ -342,6 +342,38 @@ async def claim(request: web.Request) -> web.Response:
     return resp
 
 
+@routes.get("/api/wall/pairings")
+@requires(SUPERVISORS)
+async def pairings(request: web.Request) -> web.Response:
+    """Waiting codes and paired walls, for the console's approval screen."""
+    return web.json_response(await list_walls())
+
+
+@routes.post("/api/wall/pairings/{code}/approve")
+@requires(SUPERVISORS)
+async def approve(request: web.Request) -> web.Response:
+    """The console's `pantau wall pair CODE --monitor NAME`: {"monitor": "main"}."""
+    f = Fields(await json_body(request))
+    monitor = f.text("monitor", max_len=40)
+    f.check()
+    try:
+        pairing = await approve_pairing(request.match_info["code"], monitor,
+                                        principal_of(request).actor)
+    except WallError as exc:
+        raise _raise(exc) from exc
+    return web.json_response({"code": pairing.code, "monitor": monitor, "state": "approved"})
+
+
+@routes.post("/api/monitors/{code}/revoke-walls")
+@requires(SUPERVISORS)
+async def revoke(request: web.Request) -> web.Response:
+    try:
+        ids = await revoke_walls(request.match_info["code"], principal_of(request).actor)
+    except WallError as exc:
+        raise _raise(exc) from exc
+    return web.json_response({"revoked": len(ids)})
+
+
 @routes.get("/api/wall/me")
 @requires(kinds=("wall",))
 async def wall_me(request: web.Request) -> web.Response:
