@@ -191,3 +191,29 @@ async def test_relay_repeats_parameter_sets_and_its_watchdog_reports_offline() -
     await asyncio.sleep(0.5)
     assert feed.health.state == "idle"  # stopped after the grace: nobody watches
     await relay.close()
+
+
+async def test_one_source_per_camera_whatever_the_number_of_viewers() -> None:
+    clip = encode_clip("Uji", "Coblong", "test-clip")
+    opened: list[str] = []
+
+    def make(cfg: CameraConfig) -> ScriptedSource:
+        opened.append(cfg.code)
+        return ScriptedSource(1000, clip.params)
+
+    relay = Relay(RelaySettings(idle_grace=0.3), make_source=make)
+    feed = relay.configure(CameraConfig(3, "tiga", "Tiga", "synthetic", "synthetic://tiga"))
+    tracks = [ViewerTrack(3) for _ in range(10)]
+    for t in tracks:
+        feed.add_viewer(t)
+    await asyncio.gather(*(asyncio.wait_for(t.recv(), 5) for t in tracks))
+    assert opened == ["tiga"]
+    for t in tracks[:9]:
+        feed.remove_viewer(t)
+    await asyncio.sleep(0.6)
+    assert feed.health.state == "online"  # one viewer left: keeps running
+    late = ViewerTrack(3)
+    feed.add_viewer(late)  # joins the running source, from the GOP cache
+    await asyncio.wait_for(late.recv(), 1)
+    assert opened == ["tiga"]
+    await relay.close()
