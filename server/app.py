@@ -16,7 +16,7 @@ from server.errors import error_middleware
 from server.hub import Hub
 from server.keys import hub_key, pool_key, services_key, settings_key
 from server.routes import alarms as alarm_routes
-from server.routes import auth, cameras, events, health, people, wall
+from server.routes import auth, board, cameras, events, health, people, wall
 from server.routes import devices as device_routes
 from server.routes import reports as report_routes
 from server.routes import shifts as shift_routes
@@ -84,4 +84,6 @@ def create_app(settings: Settings) -> web.Application:
     # Shifts, handovers and (supervisors') reports.
     app.add_routes(shift_routes.routes)
     app.add_routes(report_routes.routes)
+    # The whole room at a glance, for the terminal operations wall.
+    app.add_routes(board.routes)
     return app

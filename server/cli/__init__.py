@@ -18,9 +18,19 @@ def main() -> None:
 
 
 def _register() -> None:
-    from server.cli import console, database, devices, reports, run, shifts, users, walls
+    from server.cli import (
+        console,
+        database,
+        devices,
+        reports,
+        run,
+        shifts,
+        users,
+        walls,
+        wallterm,
+    )
 
-    for module in (run, database, users, console, walls, shifts, devices, reports):
+    for module in (run, database, users, console, wallterm, walls, shifts, devices, reports):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -1,0 +1,73 @@
+"""`pantau wall-term`: the read-only operations wall in a terminal.
+
+Textual is imported inside the command only (the server never loads it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from server.cli.common import CONTEXT_SETTINGS, fail
+
+
+@click.command("wall-term", context_settings=CONTEXT_SETTINGS)
+@click.option("--server", "server_url", envvar="PANTAU_SERVER", metavar="URL",
+              default="http://127.0.0.1:8080", show_default=True,
+              help="Server to watch (env PANTAU_SERVER).")
+@click.option("--wall-token", envvar="PANTAU_WALL_TOKEN", default=None, metavar="TOKEN",
+              help="A paired wall display's credential (env PANTAU_WALL_TOKEN). "
+                   "Without it, the console's sign-in is used (or asked for).")
+@click.option("--rotate", default=10.0, show_default=True, type=click.FloatRange(2, 600),
+              help="Seconds per page when everything does not fit on one screen.")
+def wall_term(server_url: str, wall_token: str | None, rotate: float) -> None:
+    """The whole room at a glance: alarms, queue counters, SLA board, shift,
+    cameras and the latest events. Read-only; keeps itself up to date.
+
+    Keys (none needed): n next page, space pause rotation, q quit.
+    """
+    from tui import config
+    from tui.client import ApiClient, ApiError
+    from tui.opswall.app import OpsWallApp
+
+    server_url = server_url.rstrip("/")
+    token = wall_token
+    if token is None:
+        stored = config.load_token(server_url)
+        token = stored.token if stored else None
+    client = ApiClient(server_url, token)
+
+    async def check() -> str | None:
+        try:
+            await client.me()
+            return None
+        except ApiError as exc:
+            return exc.message
+        finally:
+            await client.close()
+
+    problem = asyncio.run(check()) if token else "not signed in"
+    if problem is not None and wall_token is not None:
+        raise fail(f"the wall credential was refused: {problem}")
+    if problem is not None:
+        click.echo(f"Sign in to {server_url} ({problem}).", err=True)
+        username = click.prompt("username")
+        password = click.prompt("password", hide_input=True)
+
+        async def login() -> dict[str, object]:
+            try:
+                return await client.login(username, password)
+            finally:
+                await client.close()
+
+        try:
+            body = asyncio.run(login())
+        except ApiError as exc:
+            raise fail(f"sign-in failed: {exc.message}") from None
+        config.save_token(config.StoredToken(server_url, str(body["token"]),
+                                             str(body["expires_at"]), username))
+    OpsWallApp(ApiClient(server_url, client.token), rotate_seconds=rotate).run()
+
+
+COMMANDS = [wall_term]

@@ -1,0 +1,1 @@
+"""The terminal operations wall: a read-only, big-screen view of the whole room."""

@@ -1,0 +1,147 @@
+"""What the terminal wall knows, kept apart from drawing so it can be tested alone.
+
+The board (counters, SLA, shift) comes from GET /api/board and is refreshed after
+events that change it; alarms are also applied straight from alarm events, so a
+new alarm is on screen within the event's round trip, not the next refresh.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+OPEN_ALARM = ("raised", "acknowledged", "dispatched")
+# Event kinds after which the board's counters may be out of date.
+BOARD_KINDS = ("ticket.", "alarm.", "shift.", "camera.")
+TICKER_SIZE = 200
+
+
+@dataclass
+class TickerLine:
+    at: datetime
+    kind: str
+    text: str
+
+
+@dataclass
+class WallState:
+    board: dict[str, Any] | None = None
+    alarms: dict[int, dict[str, Any]] = field(default_factory=dict)
+    cameras: list[dict[str, Any]] = field(default_factory=list)
+    ticker: deque[TickerLine] = field(default_factory=lambda: deque(maxlen=TICKER_SIZE))
+    live: bool = False
+    stale_since: datetime | None = None
+    board_at: datetime | None = None
+
+    # -- inputs -------------------------------------------------------------------
+
+    def set_board(self, board: dict[str, Any], now: datetime | None = None) -> None:
+        self.board = board
+        self.board_at = now or datetime.now(UTC)
+        self.alarms = {int(a["id"]): a for a in board.get("alarms", [])}
+
+    def set_live(self, live: bool, now: datetime | None = None) -> None:
+        """Live means the event stream is connected; otherwise the data is stale."""
+        if live:
+            self.stale_since = None
+        elif self.live or self.stale_since is None:
+            self.stale_since = now or datetime.now(UTC)
+        self.live = live
+
+    def apply(self, frame: dict[str, Any]) -> bool:
+        """Apply one event frame; returns True when the board should be refetched."""
+        kind = str(frame.get("kind", ""))
+        payload = frame.get("payload") or {}
+        alarm = payload.get("alarm") if isinstance(payload, dict) else None
+        if kind.startswith("alarm.") and isinstance(alarm, dict) and "id" in alarm:
+            if alarm.get("status") in OPEN_ALARM:
+                self.alarms[int(alarm["id"])] = alarm
+            else:
+                self.alarms.pop(int(alarm["id"]), None)
+        if kind in ("camera.online", "camera.offline"):
+            self._camera_health(str((frame.get("subject") or {}).get("id", "")), kind, payload)
+        line = ticker_text(kind, payload, self._camera_name(frame))
+        if line is not None:
+            self.ticker.appendleft(TickerLine(_at(frame), kind, line))
+        return kind.startswith(BOARD_KINDS)
+
+    def _camera_name(self, frame: dict[str, Any]) -> str:
+        subject = frame.get("subject") or {}
+        if subject.get("type") != "camera":
+            return ""
+        for cam in self.cameras:
+            if str(cam.get("id")) == str(subject.get("id")):
+                return str(cam.get("name", ""))
+        return f"#{subject.get('id')}"
+
+    def _camera_health(self, camera_id: str, kind: str, payload: Any) -> None:
+        for cam in self.cameras:
+            if str(cam.get("id")) == camera_id:
+                health = dict(cam.get("health") or {})
+                health["online"] = kind == "camera.online"
+                health["state"] = payload.get("state", health.get("state")) \
+                    if isinstance(payload, dict) else health.get("state")
+                cam["health"] = health
+
+    # -- what to show -------------------------------------------------------------
+
+    def unacknowledged(self) -> list[dict[str, Any]]:
+        """Alarms nobody has acknowledged yet, oldest first (the most urgent)."""
+        raised = [a for a in self.alarms.values() if a.get("status") == "raised"]
+        return sorted(raised, key=lambda a: str(a.get("raised_at", "")))
+
+    def open_alarms(self) -> list[dict[str, Any]]:
+        return sorted(self.alarms.values(), key=lambda a: str(a.get("raised_at", "")))
+
+
+def _at(frame: dict[str, Any]) -> datetime:
+    try:
+        return datetime.fromisoformat(str(frame.get("at")))
+    except ValueError:
+        return datetime.now(UTC)
+
+
+def ticker_text(kind: str, payload: Any, camera: str = "") -> str | None:
+    """One line for the ticker, or None for events the room does not need to see."""
+    if not isinstance(payload, dict):
+        return None
+    ref = payload.get("reference") or (payload.get("ticket") or {}).get("reference", "")
+    category = payload.get("category") or ""
+    found = payload.get("alarm")
+    alarm: dict[str, Any] = found if isinstance(found, dict) else {}
+    where = alarm.get("address") or alarm.get("device") or ""
+    labels = {
+        "ticket.created": f"new complaint {ref} {category}",
+        "ticket.routed": f"{ref} routed",
+        "ticket.status_changed": f"{ref} -> {payload.get('status', '')}",
+        "ticket.sla_breached": f"SLA breached {ref}",
+        "ticket.refused": f"{ref} refused by department",
+        "ticket.merged": f"{ref} merged",
+        "alarm.raised": f"PANIC ALARM {alarm.get('owner_name', '')} {where}",
+        "alarm.acknowledged": f"alarm {alarm.get('id', '')} acknowledged",
+        "alarm.dispatched": f"alarm {alarm.get('id', '')} dispatched "
+                            f"{alarm.get('dispatch_unit', '')}",
+        "alarm.resolved": f"alarm {alarm.get('id', '')} {alarm.get('status', 'resolved')}",
+        "alarm.escalated": f"ALARM {alarm.get('id', '')} ESCALATED",
+        "camera.offline": f"camera offline {camera}",
+        "camera.online": f"camera online {camera}",
+    }
+    if kind in labels:
+        return " ".join(labels[kind].split())
+    if kind.startswith("shift."):
+        return kind.removeprefix("shift.").replace("_", " ") + " (shift)"
+    return None
+
+
+def age(seconds: float) -> str:
+    """Compact age for a wall: 42s, 7m, 3h 05m, 12d 4h."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
