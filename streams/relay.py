@@ -23,11 +23,11 @@ from typing import Any
 from streams.h264 import CLOCK_RATE, AccessUnit, parameter_sets, profile_of, with_parameter_sets
 from streams.health import Health
 from streams.sources import Source, SourceError, source_for
-from streams.viewer import ViewerTrack
+from streams.viewer import MAX_BURST, ViewerTrack
 
 log = logging.getLogger("pantau.streams")
 
-MAX_GOP_FRAMES = 300  # a camera with a longer GOP gets no cache beyond its keyframe
+MAX_GOP_FRAMES = MAX_BURST  # a camera with a longer GOP gets no cache
 
 
 @dataclass(frozen=True)

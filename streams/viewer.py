@@ -25,6 +25,7 @@ from streams.h264 import CLOCK_RATE, AccessUnit
 TIME_BASE = Fraction(1, CLOCK_RATE)
 BURST_STEP = CLOCK_RATE // 1000  # 1 ms between cached frames of the start burst
 DEFAULT_QUEUE = 30  # two seconds at 15 fps
+MAX_BURST = 300  # the relay caches at most this many frames of a GOP
 
 
 class ViewerTrack(MediaStreamTrack):
@@ -35,7 +36,13 @@ class ViewerTrack(MediaStreamTrack):
     def __init__(self, camera_id: int, *, maxsize: int = DEFAULT_QUEUE) -> None:
         super().__init__()
         self.camera_id = camera_id
-        self._queue: asyncio.Queue[tuple[bytes, int] | None] = asyncio.Queue(maxsize)
+        # Hard bound: live lag plus one start burst. The soft limit is what a viewer
+        # may lag behind live before it drops to the next keyframe; it is raised by
+        # the size of the start burst until the burst has been sent.
+        self._queue: asyncio.Queue[tuple[bytes, int] | None] = asyncio.Queue(
+            maxsize + MAX_BURST + 1)
+        self._maxsize = maxsize
+        self._limit = maxsize
         self._offset: int | None = None  # source pts -> this viewer's pts
         self._last_pts = -1
         self._need_keyframe = True
@@ -44,11 +51,10 @@ class ViewerTrack(MediaStreamTrack):
 
     def start_from(self, gop: Sequence[AccessUnit]) -> None:
         """Queue the cached GOP (keyframe first) as a fast-start burst."""
-        if not gop or not gop[0].keyframe:
-            return
-        usable = list(gop)[-self._queue.maxsize:] if len(gop) > self._queue.maxsize else gop
-        if not usable[0].keyframe:  # too long to fit: the keyframe alone still starts
-            usable = [gop[0]]
+        if not gop or not gop[0].keyframe or len(gop) > MAX_BURST:
+            return  # no cache (or a GOP too long to replay): wait for the next keyframe
+        usable = list(gop)
+        self._limit = self._maxsize + len(usable)
         base = self._last_pts + BURST_STEP
         for i, unit in enumerate(usable):
             self._put(unit.data, base + i * BURST_STEP)
@@ -67,7 +73,7 @@ class ViewerTrack(MediaStreamTrack):
         if pts <= self._last_pts:  # source jumped back (relay rebases; be safe)
             self._offset += self._last_pts + BURST_STEP - pts
             pts = self._last_pts + BURST_STEP
-        if self._queue.full():
+        if self._queue.qsize() >= self._limit:
             self._drop_to_next_keyframe()
             if not unit.keyframe:
                 return
@@ -85,6 +91,7 @@ class ViewerTrack(MediaStreamTrack):
         while not self._queue.empty():
             self._queue.get_nowait()
             self.dropped += 1
+        self._limit = self._maxsize
         self._need_keyframe = True
 
     async def recv(self) -> av.Packet:  # type: ignore[override]
@@ -94,6 +101,8 @@ class ViewerTrack(MediaStreamTrack):
         if item is None:
             raise MediaStreamError
         data, pts = item
+        if self._limit > self._maxsize and self._queue.qsize() <= self._maxsize:
+            self._limit = self._maxsize  # the start burst is out
         packet = av.Packet(data)
         packet.pts = pts
         packet.time_base = TIME_BASE

@@ -152,6 +152,20 @@ async def test_new_viewer_starts_from_the_cached_gop_in_a_burst() -> None:
     track.stop()
 
 
+async def test_a_gop_longer_than_the_queue_still_starts_a_viewer_without_drops() -> None:
+    tick = CLOCK_RATE // 15
+    gop = [_unit(0, True)] + [_unit(i * tick, False) for i in range(1, 60)]  # 4 s GOP
+    track = ViewerTrack(1, maxsize=30)
+    track.start_from(gop)
+    track.offer(_unit(60 * tick, False))  # live frames arrive before the burst is out
+    got = [bytes(await track.recv()) for _ in range(61)]
+    assert track.dropped == 0 and got[0].startswith(b"\x00\x00\x00\x01\x65")
+    for i in range(61, 61 + 31):  # after the burst, the normal bound applies again
+        track.offer(_unit(i * tick, False))
+    assert track.dropped > 0
+    track.stop()
+
+
 class ScriptedSource:
     """A camera that sends keyframes without SPS/PPS (they come out of band), then stalls."""
 
