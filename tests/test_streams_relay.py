@@ -181,7 +181,7 @@ async def test_first_connect_fails_then_camera_comes_up(
         assert await viewer.start() == 201  # nothing listens yet: answered anyway
         offline = await next_event(events, "camera.offline", timeout=10)
         assert offline["subject"] == {"type": "camera", "id": str(cam_id)}
-        assert offline["payload"]["error"]
+        assert offline["payload"]["error"] and offline["payload"]["code"] == "braga"
         camera.start()
         online = await next_event(events, "camera.online", timeout=10)
         assert online["subject"]["id"] == str(cam_id)

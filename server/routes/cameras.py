@@ -53,7 +53,10 @@ class Streams:
             kind = "camera.offline"
         if kind is None:
             return
-        payload = {"state": after.state, "error": after.error, "profile": after.profile}
+        feed = self.relay.feeds.get(camera_id)
+        payload = {"state": after.state, "error": after.error, "profile": after.profile,
+                   "code": feed.config.code if feed else None,
+                   "name": feed.config.name if feed else None}
         try:
             self.health_events.put_nowait((camera_id, kind, payload))
         except asyncio.QueueFull:
