@@ -149,7 +149,11 @@ class _PyAvSource:
         except SourceError as exc:
             out.put(exc)
         except Exception as exc:  # FFmpeg errors come as many types
-            out.put(SourceError(f"{type(exc).__name__}: {exc}"))
+            out.put(SourceError(self.redact(f"{type(exc).__name__}: {exc}")))
+
+    def redact(self, message: str) -> str:
+        """Errors reach walls and the event log: never with the camera's password."""
+        return message
 
     async def frames(self) -> AsyncIterator[AccessUnit]:
         out = _DemuxThread(asyncio.get_running_loop())
@@ -176,8 +180,19 @@ class RtspSource(_PyAvSource):
     def __init__(self, url: str, *, open_timeout: float = 5.0, read_timeout: float = 3.0):
         super().__init__()
         self.url = url
-        self.description = url.split("@")[-1]  # never log credentials
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        self.description = f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}" \
+                           f"{parts.path}"  # never log credentials
         self.timeouts = (open_timeout, read_timeout)
+
+    def redact(self, message: str) -> str:
+        message = message.replace(self.url, self.description)
+        parts = urlsplit(self.url)
+        for secret in (parts.password, parts.username):
+            if secret:
+                message = message.replace(secret, "***")
+        return message
 
     def _open(self) -> Any:
         return av.open(self.url, options={

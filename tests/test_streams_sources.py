@@ -23,9 +23,10 @@ from streams.h264 import (
 )
 from streams.health import Health
 from streams.relay import CameraConfig, Relay, RelaySettings
-from streams.sources import FileSource, SourceError, source_for
+from streams.sources import FileSource, RtspSource, SourceError, source_for
 from streams.synthetic import GOP, encode_clip
 from streams.viewer import ViewerTrack
+from tests.rtsp_camera import free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -104,6 +105,15 @@ async def test_sources_the_browser_cannot_play_are_named_in_health(tmp_path: Pat
         assert feed.health.error and expected in feed.health.error, feed.health
         assert feed.health.state == "offline" and not feed.health.online
         await relay.close()
+
+
+async def test_rtsp_errors_never_carry_the_camera_password() -> None:
+    port = free_port()  # nothing listens: the connection is refused
+    source = RtspSource(f"rtsp://admin:s3cret-pw@127.0.0.1:{port}/stream1", open_timeout=2)
+    with pytest.raises(SourceError) as failure:
+        await take(source.frames(), 1)
+    assert "s3cret-pw" not in str(failure.value) and "admin" not in str(failure.value)
+    assert f"127.0.0.1:{port}/stream1" in str(failure.value)
 
 
 def test_synthetic_clip_is_baseline_annexb_with_a_short_gop() -> None:
