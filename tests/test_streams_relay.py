@@ -7,6 +7,7 @@ import io
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -17,7 +18,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from PIL import Image
 
 from server.auth import issue_wall_token
-from server.keys import pool_key
+from server.keys import pool_key, services_key
 from server.settings import Settings
 from tests.conftest import Api, next_event
 from tests.rtsp_camera import RtspCamera, free_port
@@ -216,3 +217,25 @@ async def test_snapshot_is_a_cached_jpeg(sapi: Api) -> None:
         assert resp.headers["X-Snapshot-Taken-At"] == taken  # served from the cache
     status, _ = await sapi.get("/api/cameras/999/snapshot.jpg", token=token)
     assert status == 404
+
+
+async def test_synthetic_clips_are_prepared_before_anyone_watches(
+        db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.app import create_app
+    from streams import synthetic
+
+    monkeypatch.setenv("PANTAU_CLIP_CACHE", str(tmp_path))
+    monkeypatch.setattr(synthetic, "_clips", {})
+    app = create_app(Settings(database_url=db_url, log_format="text", start_streams=True))
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    try:
+        for _ in range(600):
+            if len(list(tmp_path.glob("*.clip"))) == 24:
+                break
+            await asyncio.sleep(0.1)
+        assert len(list(tmp_path.glob("*.clip"))) == 24
+        relay = app[services_key]["streams"].relay
+        assert not relay.feeds  # prepared, not started: sources wait for a viewer
+    finally:
+        await srv.close()

@@ -101,7 +101,9 @@ async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
     writer = asyncio.create_task(streams.write_events(), name="camera health events")
     revocations = asyncio.create_task(_end_revoked_sessions(app, streams),
                                       name="wall revocations")
+    warm = asyncio.create_task(_prepare_synthetic_clips(), name="synthetic clips")
     yield
+    warm.cancel()
     revocations.cancel()
     await streams.sessions.close_all()
     await streams.relay.close()
@@ -126,6 +128,23 @@ async def _end_revoked_sessions(app: web.Application, streams: Streams) -> None:
         finally:
             hub.unsubscribe(sub)
         await asyncio.sleep(1)  # the hub stopped or we lagged: subscribe again
+
+
+async def _prepare_synthetic_clips() -> None:
+    """Encode (or load from the clip cache) every synthetic camera's clip in the
+    background, one at a time, so the first wall to open does not wait for 24
+    encodes at once. Sources still start only when someone watches."""
+    from streams.synthetic import encode_clip
+
+    cams = await Camera.filter(enabled=True, source_kind="synthetic").order_by("id") \
+        .prefetch_related("district")
+    for cam in cams:
+        cfg = camera_config(cam)
+        seed = cfg.source_url.removeprefix("synthetic://") or cfg.name
+        try:
+            await asyncio.to_thread(encode_clip, cfg.name, cfg.label, seed)
+        except Exception:
+            log.exception("could not prepare a synthetic camera", extra={"camera": cfg.code})
 
 
 def streams_of(request: web.Request) -> Streams:
