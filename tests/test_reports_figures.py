@@ -25,12 +25,13 @@ def at(text: str) -> datetime:
 M, H, D = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 TICKETS: list[tuple[Any, ...]] = [
     ("A", "2026-11-22 23:30", "call112", "prank", "closed", 1, 0, 0, 0, (15 * M, 5 * M, 30 * M,
-                                                                         20 * M)),
+                                                                         45 * M)),
     ("B", "2026-11-23 00:10", "call112", "", "resolved", 1, 0, 0, 0, (15 * M, 10 * M, 30 * M,
                                                                        50 * M)),
     ("C", "2026-11-17 09:05", "open311", "", "resolved", 3, 1, 1, 1, (3 * D, H, 8 * D, 2 * D)),
     ("D", "2026-11-18 09:40", "web", "", "routed", 3, 1, 1, 1, (3 * D, None, 8 * D, None)),
-    ("E", "2026-11-30 23:59", "call112", "wrong_number", "closed", 2, 0, 0, 0, None),
+    ("E", "2026-11-30 23:59", "call112", "wrong_number", "closed", 2, 0, 0, 0,
+     (15 * M, None, 30 * M, None)),
     ("F", "2026-12-01 00:01", "cctv", "", "new", 3, 1, 1, 1, None),
     ("G", "2026-11-16 00:00", "walk_in", "", "new", 4, 1, 1, 2, None),
     ("H", "2026-11-15 23:59", "open311", "", "new", 4, 1, 1, 2, None),
@@ -64,6 +65,9 @@ async def insert_dataset(url: str) -> dict[str, Any]:
                 " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'x',$9,$10,$11,$12,$13)",
                 ref, channel, reason, status, prio, cats[cat], depts[dept], dists[dist], c,
                 ack_due, ack, res_due, res)
+        # The SLA scheduler marked B's dispatch deadline breached a minute after it.
+        await conn.execute("UPDATE tickets SET resolve_breached_at = resolve_due_at"
+                           " + interval '1 minute' WHERE reference = 'B'")
         dev = await conn.fetchval(
             "INSERT INTO devices (code, owner_name, lat, lon, secret)"
             " VALUES ('warung-1', 'Warung', -6.9, 107.6, 's') RETURNING id")
@@ -155,8 +159,9 @@ async def test_sla_compliance_and_response_percentiles(dataset: dict[str, Any]) 
     w47 = await _figures("weekly", "2026-W47")
     dept0, dept1 = dataset["departments"]
     sla = {r["department_id"]: r for r in w47.tables["sla_departments"].rows}
-    # dept0: A met both. dept1: C met both, D missed both (due 21 and 26 Nov, before
-    # AS_OF); G has no deadlines; R is rejected and outside the SLA.
+    # dept0: A met both (an emergency's second deadline is dispatch, so resolving it
+    # after 45 minutes does not miss it). dept1: C met both, D missed both (due 21
+    # and 26 Nov, before AS_OF); G has no deadlines; R is rejected and outside the SLA.
     assert (sla[dept0]["ack_met"], sla[dept0]["ack_missed"]) == (1, 0)
     assert (sla[dept1]["ack_met"], sla[dept1]["ack_missed"]) == (1, 1)
     assert sla[dept1]["ack_compliance"] == 50.0 and sla[dept1]["resolve_compliance"] == 50.0
@@ -164,15 +169,21 @@ async def test_sla_compliance_and_response_percentiles(dataset: dict[str, Any]) 
     assert sla["all"]["ack_compliance"] == 66.7 and sla["all"]["resolve_compliance"] == 66.7
     times = {r["priority"]: r for r in w47.tables["response_times"].rows}
     # Acknowledge: A 300 s, C 3600 s -> median 1950 s = 32.5 min, p90 = 300 + 0.9*3300
-    # = 3270 s = 54.5 min. Resolve: A 1200 s, C 172800 s -> median 87000 s = 24.2 h,
-    # p90 = 1200 + 0.9*171600 = 155640 s = 43.2 h.
+    # = 3270 s = 54.5 min. Resolve: A 2700 s, C 172800 s -> median 87750 s = 24.4 h,
+    # p90 = 2700 + 0.9*170100 = 155790 s = 43.3 h.
     assert (times["all"]["ack_p50_min"], times["all"]["ack_p90_min"]) == (32.5, 54.5)
-    assert (times["all"]["resolve_p50_h"], times["all"]["resolve_p90_h"]) == (24.2, 43.2)
+    assert (times["all"]["resolve_p50_h"], times["all"]["resolve_p90_h"]) == (24.4, 43.3)
     assert times["P1"]["ack_p50_min"] == 5.0 and times["P3"]["resolve_p50_h"] == 48.0
-    # B in W48 was acknowledged in time but resolved 20 minutes late.
+    # B in W48 was acknowledged in time; the scheduler marked its dispatch late.
     w48 = await _figures("weekly", "2026-W48")
     all48 = w48.tables["sla_departments"].rows[-1]
     assert (all48["ack_compliance"], all48["resolve_compliance"]) == (100.0, 0.0)
+    # E, a 112 call closed as a wrong number without acknowledgement, never needed
+    # its deadlines: neither met nor missed (F has none).
+    w49 = await _figures("weekly", "2026-W49")
+    all49 = w49.tables["sla_departments"].rows[-1]
+    assert (all49["tickets"], all49["ack_met"], all49["ack_missed"], all49["resolve_met"],
+            all49["resolve_missed"], all49["ack_compliance"]) == (2, 0, 0, 0, 0, None)
 
 
 async def test_alarms_heatmap_and_staffing(dataset: dict[str, Any]) -> None:

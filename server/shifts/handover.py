@@ -19,6 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from db import events
+from server.reports.figures import ACK_MISSED, RESOLVE_MISSED, SLA_EXPR
 from server.shifts.actors import Actor, require_supervisor
 from server.shifts.clock import JAKARTA, utcnow
 from server.shifts.errors import ShiftError
@@ -42,18 +43,18 @@ WHERE a.status IN ('raised', 'acknowledged', 'dispatched')
 ORDER BY a.raised_at
 """
 
-# A deadline that fell inside the shift and was not met (met late or still unmet).
-_SLA_BREACHES = """
-SELECT t.reference, t.priority, t.status, d.code AS department, b.kind, b.due_at
-FROM tickets t
-LEFT JOIN departments d ON d.id = t.department_id
-CROSS JOIN LATERAL (VALUES
-    ('acknowledge', t.ack_due_at, t.acknowledged_at),
-    ('resolve', t.resolve_due_at, t.resolved_at)) AS b(kind, due_at, done_at)
-WHERE b.due_at >= $1 AND b.due_at < $2
-  AND (b.done_at IS NULL OR b.done_at > b.due_at)
-  AND t.status NOT IN ('rejected', 'merged')
-ORDER BY b.due_at
+# A deadline that fell inside the shift and is missed as the reports judge it
+# (server/reports/figures.py): marked by the SLA scheduler, met late, or unmet.
+_SLA_BREACHES = f"""
+SELECT t.reference, t.priority, t.status, d.code AS department, 'acknowledge' AS kind,
+       t.ack_due_at AS due_at
+FROM tickets t LEFT JOIN departments d ON d.id = t.department_id
+WHERE t.ack_due_at >= $1 AND t.ack_due_at < $2 AND {SLA_EXPR} AND {ACK_MISSED}
+UNION ALL
+SELECT t.reference, t.priority, t.status, d.code, 'resolve', t.resolve_due_at
+FROM tickets t LEFT JOIN departments d ON d.id = t.department_id
+WHERE t.resolve_due_at >= $1 AND t.resolve_due_at < $2 AND {SLA_EXPR} AND {RESOLVE_MISSED}
+ORDER BY due_at
 """
 
 _CAMERAS_OFFLINE = """
@@ -86,7 +87,8 @@ async def snapshot(conn: BaseDBAsyncClient, shift: ShiftRow, now: datetime) -> d
         "open_emergencies": _section(await conn.execute_query_dict(_OPEN_EMERGENCIES, [])),
         "alarms": {**_section(alarms),
                    "unacknowledged": sum(1 for a in alarms if a["status"] == "raised")},
-        "sla_breaches": _section(await conn.execute_query_dict(_SLA_BREACHES, [start, now])),
+        "sla_breaches": _section(await conn.execute_query_dict(_SLA_BREACHES,
+                                                               [start, now, now])),
         "cameras_offline": {**_section(await conn.execute_query_dict(_CAMERAS_OFFLINE, [])),
                             "source": CAMERA_HEALTH_SOURCE},
     }
