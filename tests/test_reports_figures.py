@@ -236,6 +236,8 @@ async def test_zone_arithmetic_matches_at_time_zone(dataset: dict[str, Any],
     period = periods.parse("monthly", "2026-11")
     assert figures._fixed_offset(period) == 7 * 3600
     fast = await compute(period, AS_OF)
+    serial = await compute(period, AS_OF, concurrent=False)
+    assert serial.tables == fast.tables and serial.totals == fast.totals
     monkeypatch.setattr(figures, "_fixed_offset", lambda _p: None)
     exact = await compute(period, AS_OF)
     assert fast.heatmap == exact.heatmap and sum(map(sum, fast.heatmap)) == 8

@@ -29,12 +29,13 @@ ticket, one without due times) are neither met nor missed.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
 from db.models import SHIFT_ROLES
 from server.reports.periods import JAKARTA, TIMEZONE, Period
@@ -189,15 +190,10 @@ class Figures:
     names: dict[str, dict[int, tuple[str, str]]]  # kind -> id -> (name_id, name_en)
 
 
-async def _names(conn: BaseDBAsyncClient) -> dict[str, dict[int, tuple[str, str]]]:
-    out: dict[str, dict[int, tuple[str, str]]] = {}
-    for kind, sql in (("category", "SELECT id, name, name_en FROM categories"),
-                      ("department", "SELECT id, code || ' ' || name AS name,"
-                                     " code || ' ' || name_en AS name_en FROM departments"),
-                      ("district", "SELECT id, name, name AS name_en FROM districts")):
-        rows = await conn.execute_query_dict(sql, [])
-        out[kind] = {r["id"]: (r["name"], r["name_en"] or r["name"]) for r in rows}
-    return out
+_NAMES = {"category": "SELECT id, name, name_en FROM categories",
+          "department": "SELECT id, code || ' ' || name AS name,"
+                        " code || ' ' || name_en AS name_en FROM departments",
+          "district": "SELECT id, name, name AS name_en FROM districts"}
 
 
 def _fixed_offset(period: Period) -> int | None:
@@ -212,13 +208,58 @@ def _fixed_offset(period: Period) -> int | None:
     return None if only is None else int(only.total_seconds())
 
 
-async def compute(period: Period, as_of: datetime | None = None) -> Figures:
-    """All figures for `period`, SLA judged as of `as_of` (default: now)."""
+Rows = list[dict[str, Any]]
+
+
+async def _fetch(conn: Any, sql: str, params: list[Any]) -> Rows:
+    return [dict(r) for r in await conn.fetch(sql, *params)]
+
+
+async def _in_snapshot(client: BaseDBAsyncClient, snapshot: str, sql: str,
+                       params: list[Any]) -> Rows:
+    """One query on its own connection, seeing exactly the lead transaction's data."""
+    async with client.acquire_connection() as conn, conn.transaction(
+            isolation="repeatable_read", readonly=True):
+        await conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        return await _fetch(conn, sql, params)
+
+
+async def compute(period: Period, as_of: datetime | None = None, *,
+                  concurrent: bool = True) -> Figures:
+    """All figures for `period`, SLA judged as of `as_of` (default: now).
+
+    The three scans of tickets are independent, so by default each runs on its own
+    connection at the same time (Postgres spreads them over the cores), all in the
+    lead transaction's exported snapshot so the figures still agree. Needs four
+    pooled connections; `concurrent=False` runs everything on one.
+    """
     as_of = as_of or datetime.now(UTC)
-    async with in_transaction() as tx:
-        await tx.execute_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        await tx.execute_query(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        return await _compute(tx, period, as_of)
+    offset = _fixed_offset(period)
+    hours_sql = _HOURS.format(local=_LOCAL_FIXED if offset is not None else _LOCAL_ZONE)
+    heavy: list[tuple[str, list[Any]]] = [(_CUBE, [period.start, period.end, as_of]),
+             (hours_sql, [period.start, period.end, offset if offset is not None else TIMEZONE]),
+             (_TIMES, [period.start, period.end])]
+    light: list[tuple[str, list[Any]]] = [(_ALARMS, [period.start, period.end]),
+             (_STAFFING, [period.first_day, period.end_day, list(SHIFT_ROLES)]),
+             (_STAFFING_SHIFTS, [period.first_day, period.end_day, list(SHIFT_ROLES)]),
+             *[(sql, []) for sql in _NAMES.values()]]
+    client = connections.get("default")
+    async with client.acquire_connection() as lead, lead.transaction(
+            isolation="repeatable_read", readonly=True):
+        await lead.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        if concurrent:
+            snapshot = await lead.fetchval("SELECT pg_export_snapshot()")
+            heavy_rows = list(await asyncio.gather(
+                *(_in_snapshot(client, snapshot, sql, params) for sql, params in heavy)))
+        else:
+            heavy_rows = [await _fetch(lead, sql, params) for sql, params in heavy]
+        light_rows = [await _fetch(lead, sql, params) for sql, params in light]
+    cube, hours, times = heavy_rows
+    alarms, staffing, per_shift, *name_rows = light_rows
+    names = {kind: {r["id"]: (r["name"], r["name_en"] or r["name"]) for r in rows}
+             for kind, rows in zip(_NAMES, name_rows, strict=True)}
+    return _assemble(period, as_of, names, cube, hours, times, alarms[0], staffing, per_shift)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -253,10 +294,12 @@ TIME_COLUMNS = ["acknowledged", "ack_p50_min", "ack_p90_min", "resolved",
                 "resolve_p50_h", "resolve_p90_h"]
 
 
-async def _compute(conn: BaseDBAsyncClient, period: Period, as_of: datetime) -> Figures:
-    names = await _names(conn)
+def _assemble(period: Period, as_of: datetime, names: dict[str, dict[int, tuple[str, str]]],
+              cube: Rows, hours: Rows, times: Rows, alarms: dict[str, Any], staffing: Rows,
+              per_shift: Rows) -> Figures:
+    """The tables and totals from the query results (a few thousand rows at most)."""
     by_set: dict[str, list[dict[str, Any]]] = {k: [] for k in _SETS.values()}
-    for r in await conn.execute_query_dict(_CUBE, [period.start, period.end, as_of]):
+    for r in cube:
         by_set[_SETS[r["g"]]].append(r)
     overall = by_set["total"][0] if by_set["total"] else None
     total = overall["n"] if overall else 0
@@ -274,13 +317,10 @@ async def _compute(conn: BaseDBAsyncClient, period: Period, as_of: datetime) -> 
         "districts": volume("district", "district_id"),
     }
 
-    offset = _fixed_offset(period)
-    hours_sql = _HOURS.format(local=_LOCAL_FIXED if offset is not None else _LOCAL_ZONE)
     heatmap = [[0] * 24 for _ in range(7)]
     days: list[tuple[date, int]] = []
     epoch = date(1970, 1, 1)
-    for r in await conn.execute_query_dict(
-            hours_sql, [period.start, period.end, offset if offset is not None else TIMEZONE]):
+    for r in hours:
         if r["g"] == 0b001:
             heatmap[r["dow"] - 1][r["hour"]] = r["n"]
         else:
@@ -311,7 +351,6 @@ async def _compute(conn: BaseDBAsyncClient, period: Period, as_of: datetime) -> 
         [{"department_id": r["department_id"], **_sla_row(r)} for r in dept_rows]
         + ([{"department_id": "all", **_sla_row(overall)}] if overall else []))
 
-    times = await conn.execute_query_dict(_TIMES, [period.start, period.end])
     prio_rows = sorted((r for r in times if r["g"] == 0), key=lambda r: r["priority"])
     all_times = next((r for r in times if r["g"] == 1), None)
     tables["response_times"] = Table(
@@ -319,19 +358,14 @@ async def _compute(conn: BaseDBAsyncClient, period: Period, as_of: datetime) -> 
         [{"priority": f"P{r['priority']}", **_time_row(r)} for r in prio_rows]
         + ([{"priority": "all", **_time_row(all_times)}] if all_times else []))
 
-    alarms = (await conn.execute_query_dict(_ALARMS, [period.start, period.end]))[0]
     tables["alarms"] = Table(["measure", "value"], [
         {"measure": k, "value": _num(alarms[k]) if k.endswith(("p50", "p90")) else alarms[k]}
         for k in ("raised", "acknowledged", "dispatched", "false_alarms", "escalated",
                   "ack_p50", "ack_p90", "dispatch_p50", "dispatch_p90")])
 
-    staffing = await conn.execute_query_dict(
-        _STAFFING, [period.first_day, period.end_day, list(SHIFT_ROLES)])
     tables["staffing"] = Table(["template", "role", "shifts", "worked", "minimum",
                                 "avg_rostered", "avg_attended", "short_rostered",
                                 "short_attended"], staffing)
-    per_shift = await conn.execute_query_dict(
-        _STAFFING_SHIFTS, [period.first_day, period.end_day, list(SHIFT_ROLES)])
     tables["staffing_shifts"] = Table(
         ["day", "template", "status", "minimum", "rostered", "attended", "short_roles"],
         [{**r, "day": r["day"].isoformat()} for r in per_shift])
