@@ -9,8 +9,9 @@ Tickets are scanned three times for any period, each a single aggregate:
    daily trend (monthly for a year);
 3. response-time percentiles (percentile_cont, one sort per measure and set)
    per priority and overall, over the tickets that were acknowledged or resolved.
-All run in one REPEATABLE READ, READ ONLY transaction so the figures agree with
-each other, with enough work_mem for the percentile sorts to stay in memory.
+All see one snapshot (a REPEATABLE READ, READ ONLY lead transaction exports it and
+the three scans, run at once on their own connections, import it) so the figures
+agree with each other; work_mem is raised so the percentile sorts stay in memory.
 
 Local time: Asia/Jakarta has had a fixed offset (+07:00) since 1964, so when the
 offset is constant over the period the local hour is computed with integer
