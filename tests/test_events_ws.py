@@ -145,3 +145,25 @@ async def test_overflowed_subscriber_is_told_to_resync_and_loses_nothing(orm: st
         assert [e.id for e in rest] == ids
     finally:
         await hub.stop()
+
+
+async def test_a_revoked_credential_stops_its_open_stream(api: Api, orm: str,
+                                                           db_url: str) -> None:
+    """Revoking a wall (or signing a person out) also ends streams opened before."""
+    from server.routes import events as event_routes
+
+    event_routes.CREDENTIAL_CHECK_SECONDS = 0.2
+    try:
+        token = await api.login("operator")
+        ws = await api.ws(token=token)
+        await ws.receive_json()
+        assert (await api.post("/api/auth/logout", token=token))[0] == 200
+        frames = []
+        while True:
+            msg = await asyncio.wait_for(ws.receive(), 5)
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            frames.append(msg.json())
+        assert frames[-1] == {"type": "signed_out"} and ws.close_code == 4001
+    finally:
+        event_routes.CREDENTIAL_CHECK_SECONDS = 5.0

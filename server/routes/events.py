@@ -4,6 +4,7 @@ Protocol (JSON text frames, server -> client):
   {"type": "hello", "last_id": N}          after replay, live events follow
   {"type": "event", ...EventRecord}        one event, in id order, never twice
   {"type": "resync", "last_id": N}         you fell behind: reconnect with since=N
+  {"type": "signed_out"}                   the credential was revoked or expired (close 4001)
 A client that reconnects with `?since=<last id it saw>` gets the gap from the
 event log first, so nothing is lost across reconnects or server restarts.
 """
@@ -18,8 +19,9 @@ import weakref
 from aiohttp import WSMsgType, web
 
 from db import events as event_log
-from server.auth import principal_of, requires
+from server.auth import Principal, principal_of, requires
 from server.errors import bad_request
+from server.hub import Subscriber
 from server.keys import hub_key, pool_key, settings_key
 from server.visibility import may_see, shape_for
 
@@ -29,6 +31,9 @@ sockets_key: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("ev
 
 REPLAY_PAGE = 1000
 RESYNC_CLOSE = 4000
+SIGNED_OUT_CLOSE = 4001
+# How often an open stream re-checks that its token is still good.
+CREDENTIAL_CHECK_SECONDS = 5.0
 
 
 @routes.get("/api/events")
@@ -65,8 +70,25 @@ async def event_stream(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _send(ws: web.WebSocketResponse, request: web.Request, sub, since: int | None,
-                principal) -> None:  # type: ignore[no-untyped-def]
+_STILL_VALID = """
+SELECT t.revoked_at IS NULL AND t.expires_at > now() AND COALESCE(p.active, true)
+FROM auth_tokens t LEFT JOIN people p ON p.id = t.person_id WHERE t.id = $1
+"""
+
+
+async def _still_valid(request: web.Request, principal: Principal) -> bool:
+    """A stream outlives the request that opened it: re-check its credential, so a
+    revoked wall, a disabled person or an expired token stops receiving events."""
+    if principal.token_id is None:
+        return True
+    try:
+        return bool(await request.app[pool_key].fetchval(_STILL_VALID, principal.token_id))
+    except Exception:  # database away: keep streaming what the hub has; check again later
+        return True
+
+
+async def _send(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber,
+                since: int | None, principal: Principal) -> None:
     hub = request.app[hub_key]
     sent = hub.last_id if since is None else since
     if since is not None:
@@ -80,9 +102,22 @@ async def _send(ws: web.WebSocketResponse, request: web.Request, sub, since: int
             if len(page) < REPLAY_PAGE:
                 break
     await ws.send_json({"type": "hello", "last_id": sent})
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + CREDENTIAL_CHECK_SECONDS
     while not ws.closed:
-        event = await sub.queue.get()
-        if event is None:
+        try:
+            item = await asyncio.wait_for(sub.queue.get(),
+                                           max(0.0, next_check - loop.time()))
+        except TimeoutError:
+            next_check = loop.time() + CREDENTIAL_CHECK_SECONDS
+            if not await _still_valid(request, principal):
+                log.info("credential no longer valid; closing its event stream",
+                         extra={"principal": principal.actor})
+                await ws.send_json({"type": "signed_out"})
+                await ws.close(code=SIGNED_OUT_CLOSE, message=b"signed out")
+                return
+            continue
+        if item is None:
             if sub.overflowed:
                 log.info("subscriber fell behind; asking it to resync",
                          extra={"principal": principal.actor, "last_id": sent})
@@ -91,7 +126,7 @@ async def _send(ws: web.WebSocketResponse, request: web.Request, sub, since: int
             else:
                 await ws.close(code=1001, message=b"server shutting down")
             return
-        if event.id <= sent:
+        if item.id <= sent:
             continue
-        await ws.send_json({"type": "event", **shape_for(principal, event)})
-        sent = event.id
+        await ws.send_json({"type": "event", **shape_for(principal, item)})
+        sent = item.id
