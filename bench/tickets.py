@@ -12,7 +12,9 @@ throughput through the whole server beside raw pgbench INSERTs.
 3. Open311 POST /open311/v2/requests.json with C concurrent clients for T seconds
    (real form posts, api_key check, validation, reference, ticket + event in one
    transaction), and `pgbench` single-row INSERTs with the same C clients for the
-   same T on the same Postgres, as a ratio (target >= 0.25).
+   same T on the same Postgres, as a ratio (target >= 0.25). Beside them, the
+   same server answering a request that never touches the database: the ceiling
+   any handler in this process can reach on this machine.
 
     .venv/bin/python bench/tickets.py [--tickets 1000000] [--seconds 10] [--clients 8]
 """
@@ -151,6 +153,25 @@ async def open311_throughput(base: str, seconds: float, clients: int) -> tuple[f
     return done / elapsed, failed
 
 
+async def http_ceiling(base: str, seconds: float, clients: int) -> float:
+    """Requests/s of an endpoint that never touches the database (Open311 discovery):
+    the most this server process can answer on this machine, whatever the handler."""
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            async with session.get(base + "/open311/v2/discovery.json") as r:
+                await r.read()
+                done += 1
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as s:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(s) for _ in range(clients)))
+        return done / (time.perf_counter() - started)
+
+
 def pgbench_tps(url: str, seconds: int, clients: int) -> float:
     """Raw single-row INSERT throughput of the same Postgres."""
     pg = subprocess.run(["pgbench", "--version"], capture_output=True, text=True)
@@ -200,6 +221,7 @@ async def main(n: int, seconds: int, clients: int, samples: int) -> None:
                 filtered = await timed_gets(session, filtered_url, token, samples)
                 text = await timed_gets(session, text_url, token, max(20, samples // 5))
             rps, failed = await open311_throughput(base, seconds, clients)
+            ceiling = await http_ceiling(base, seconds, clients)
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(15)
@@ -215,6 +237,8 @@ async def main(n: int, seconds: int, clients: int, samples: int) -> None:
           f"  (no target)")
     print(f"  Open311 POST, full server   {rps:8.0f} req/s  ({clients} clients, {seconds}s,"
           f" {failed} failed)")
+    print(f"  no-database GET, same server {ceiling:7.0f} req/s  (the HTTP ceiling: "
+          f"{ceiling / tps:.3f} of pgbench)")
     print(f"  pgbench single-row INSERT   {tps:8.0f} tx/s   ({clients} clients, {seconds}s)")
     print(f"  ratio Open311/pgbench: {ratio:.3f} (target >= 0.25) "
           f"{'OK' if ratio >= 0.25 else 'UNDER TARGET'}")

@@ -10,7 +10,7 @@ puts the duplicate back in the status it had and moves its own notes back.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -29,29 +29,47 @@ MAX_BULK = 100
 # is ~110 km, so this box holds the whole circle and lets the index narrow first.
 _BOX_DEG = 0.003
 
-_CANDIDATES = f"""
+_NEAR = f"""
 SELECT * FROM (
   SELECT o.id, o.reference, o.status, o.created_at, o.description,
-         6371000 * 2 * asin(sqrt(power(sin(radians(o.lat - t.lat) / 2), 2)
-           + cos(radians(t.lat)) * cos(radians(o.lat))
-           * power(sin(radians(o.lon - t.lon) / 2), 2))) AS metres
-  FROM tickets t
-  JOIN tickets o ON o.category_id = t.category_id
-   AND o.created_at BETWEEN t.created_at - $2::interval AND t.created_at + $2::interval
-   AND o.id <> t.id AND o.status NOT IN ('merged', 'rejected')
-   AND o.lat BETWEEN t.lat - {_BOX_DEG} AND t.lat + {_BOX_DEG}
-   AND o.lon BETWEEN t.lon - {_BOX_DEG} AND t.lon + {_BOX_DEG}
-  WHERE t.id = $1
+         6371000 * 2 * asin(sqrt(power(sin(radians(o.lat - $2) / 2), 2)
+           + cos(radians($2)) * cos(radians(o.lat))
+           * power(sin(radians(o.lon - $3) / 2), 2))) AS metres
+  FROM tickets o
+  WHERE o.category_id = $1
+    AND o.created_at BETWEEN $4::timestamptz - $5::interval AND $4::timestamptz + $5::interval
+    AND o.id <> $6 AND o.status NOT IN ('merged', 'rejected')
+    AND o.lat BETWEEN $2 - {_BOX_DEG} AND $2 + {_BOX_DEG}
+    AND o.lon BETWEEN $3 - {_BOX_DEG} AND $3 + {_BOX_DEG}
 ) s WHERE metres <= {RADIUS_M} ORDER BY metres, id LIMIT 10
 """
 
 
-async def candidates(conn: BaseDBAsyncClient, ticket_id: int) -> list[dict[str, Any]]:
-    """Possible duplicates of a ticket, nearest first."""
-    rows = await conn.execute_query_dict(_CANDIDATES, [ticket_id, WINDOW])
+def _json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"id": r["id"], "reference": r["reference"], "status": r["status"],
              "created_at": iso(r["created_at"]), "distance_m": round(r["metres"], 1),
              "description": r["description"]} for r in rows]
+
+
+async def near(conn: BaseDBAsyncClient, category_id: int | None, lat: float | None,
+               lon: float | None, at: datetime, exclude_id: int = 0) -> list[dict[str, Any]]:
+    """Possible duplicates of a ticket of `category_id` at (lat, lon) filed `at`,
+    nearest first; none without a category or coordinates."""
+    if category_id is None or lat is None or lon is None:
+        return []
+    rows = await conn.execute_query_dict(_NEAR, [category_id, lat, lon, at, WINDOW,
+                                                 exclude_id])
+    return _json(rows)
+
+
+async def candidates(conn: BaseDBAsyncClient, ticket_id: int) -> list[dict[str, Any]]:
+    """Possible duplicates of a stored ticket, nearest first."""
+    rows = await conn.execute_query_dict(
+        "SELECT category_id, lat, lon, created_at FROM tickets WHERE id = $1", [ticket_id])
+    if not rows:
+        return []
+    t = rows[0]
+    return await near(conn, t["category_id"], t["lat"], t["lon"], t["created_at"], ticket_id)
 
 
 async def co_reporters(conn: BaseDBAsyncClient, ticket_id: int) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ the `ticket.created` event are written in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass, field
@@ -101,23 +102,27 @@ async def create_ticket(new: NewTicket, principal: Principal | None,
     """Validate and store a new ticket; returns its JSON plus `duplicate_candidates`."""
     errors = new.check()
     now = datetime.now(UTC)
-    if not errors:
-        # Like a sequence, outside the transaction: the counter row is locked only
-        # for this statement, so concurrent intakes never queue for a number.
-        reference = await next_reference(conn(), now)
+    ctx = await routing.intake_context(conn(), new.category, new.district, new.lat, new.lon)
+    if new.category is not None and ctx.category_id is None:
+        errors["category"] = f"unknown category {new.category!r}"
+    if new.district is not None and ctx.district_by_code is None:
+        errors["district"] = f"unknown district {new.district!r}"
+    if errors:
+        raise bad_request("invalid fields: " + ", ".join(sorted(errors)), errors)
+    # Both outside the ticket's transaction, so it holds its locks only for the
+    # writes: the reference counter is bumped in its own statement (like a
+    # sequence: concurrent intakes never queue for a number), and duplicate
+    # candidates are a suggestion that needs no snapshot of the new row.
+    reference, candidates = await asyncio.gather(
+        next_reference(conn(), now),
+        duplicates.near(conn(), ctx.category_id, new.lat, new.lon, now))
+    priority = new.priority or ctx.default_priority or 3
+    cat_id = ctx.category_id
+    dis_id = ctx.district_by_code or ctx.district_by_position
+    suggested = ctx.suggested_department_id
+    ack_due, resolve_due = due_times(priority, now, ctx.policy)
+    refs = [c["reference"] for c in candidates]
     async with in_transaction() as tx:
-        ctx = await routing.intake_context(tx, new.category, new.district, new.lat, new.lon)
-        if new.category is not None and ctx.category_id is None:
-            errors["category"] = f"unknown category {new.category!r}"
-        if new.district is not None and ctx.district_by_code is None:
-            errors["district"] = f"unknown district {new.district!r}"
-        if errors:
-            raise bad_request("invalid fields: " + ", ".join(sorted(errors)), errors)
-        priority = new.priority or ctx.default_priority or 3
-        cat_id = ctx.category_id
-        dis_id = ctx.district_by_code or ctx.district_by_position
-        suggested = ctx.suggested_department_id
-        ack_due, resolve_due = due_times(priority, now, ctx.policy)
         rows = await tx.execute_query_dict(
             """INSERT INTO tickets (reference, channel, category_id, priority, address,
                  district_id, lat, lon, reporter_name, reporter_phone, reporter_email,
@@ -133,8 +138,6 @@ async def create_ticket(new: NewTicket, principal: Principal | None,
              new.tags, _json(new.attributes), suggested, ack_due, resolve_due, now,
              principal.id if principal is not None and principal.kind == "person" else None])
         ticket_id = int(rows[0]["id"])
-        candidates = await duplicates.candidates(tx, ticket_id)
-        refs = [c["reference"] for c in candidates]
         ticket = await store.commit(tx, None, ticket_id, "ticket.created",
                                     actor or (principal.actor if principal else "public"),
                                     action="create", duplicate_candidates=refs)
