@@ -69,6 +69,7 @@ async def test_errors_are_the_spec_error_list(api: Api, db_url: str) -> None:
         ({"api_key": "wrong"}, 403, "api_key"),
         ({"api_key": None}, 403, "api_key"),
         ({"service_code": "no-such-thing"}, 404, "service_code"),
+        ({"jurisdiction_id": "jakarta.go.id"}, 404, "jurisdiction_id"),
         ({"service_code": None}, 400, "service_code"),
         ({"lat": "95"}, 400, "lat"),
         ({"long": "abc"}, 400, "long"),

@@ -152,6 +152,9 @@ async def post_request(request: web.Request) -> web.Response:
         form = await request.post()
     except (ValueError, UnicodeDecodeError) as exc:
         raise Open311Error(400, f"malformed form data: {exc}") from exc
+    jurisdiction = str(form.get("jurisdiction_id", ""))
+    if jurisdiction and jurisdiction != georeport.JURISDICTION:
+        raise Open311Error(404, f"jurisdiction_id {jurisdiction!r} not found")
     await _check_key(request, str(form.get("api_key", "")))
     code = str(form.get("service_code", "")).strip()
     if not code:
