@@ -2,7 +2,8 @@
 
 Operators see everything. Department staff see only events tagged with their
 department. Wall displays see what a wall shows (alarms, cameras, monitors,
-shift state and ticket counters) with personal data stripped. Devices see nothing.
+shift state and ticket counters) with personal data stripped: no reporters, no
+staff names. Devices see nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ WALL_KINDS = ("alarm.", "camera.", "monitor.", "shift.", "ticket.")
 # reporter names, phone numbers or descriptions.
 WALL_TICKET_FIELDS = ("status", "priority", "department_id", "district_id", "category",
                       "channel", "reference", "resolve_due_at", "ack_due_at")
+
+
+# Shift fields a wall may show: the shift and its staffing counts, not who is on it.
+WALL_SHIFT_FIELDS = ("shift", "role", "staffing", "shortfall", "handover_id", "status")
 
 
 def may_see(principal: Principal, event: EventRecord) -> bool:
@@ -35,7 +40,8 @@ def may_see(principal: Principal, event: EventRecord) -> bool:
 def shape_for(principal: Principal, event: EventRecord) -> dict[str, Any]:
     """The JSON a subscriber receives for an event it may see."""
     data = event.to_json()
-    if principal.kind == "wall" and event.kind.startswith("ticket."):
-        data["payload"] = {k: v for k, v in event.payload.items() if k in WALL_TICKET_FIELDS}
+    if principal.kind == "wall" and event.kind.startswith(("ticket.", "shift.")):
+        keep = WALL_TICKET_FIELDS if event.kind.startswith("ticket.") else WALL_SHIFT_FIELDS
+        data["payload"] = {k: v for k, v in event.payload.items() if k in keep}
         data["actor"] = ""
     return data

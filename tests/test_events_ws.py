@@ -167,3 +167,26 @@ async def test_a_revoked_credential_stops_its_open_stream(api: Api, orm: str,
         assert frames[-1] == {"type": "signed_out"} and ws.close_code == 4001
     finally:
         event_routes.CREDENTIAL_CHECK_SECONDS = 5.0
+
+
+async def test_walls_get_shift_and_ticket_events_without_names(api: Api, orm: str,
+                                                               db_url: str) -> None:
+    from datetime import timedelta
+
+    from server.auth import issue_wall_token
+
+    pool = await asyncpg.create_pool(db_url, min_size=1, max_size=1)
+    monitor_id = await pool.fetchval("SELECT id FROM monitors WHERE code = 'main'")
+    token, _ = await issue_wall_token(pool, monitor_id, timedelta(hours=1))
+    await pool.close()
+    ws = await api.ws(token=token)
+    await ws.receive_json()
+    await _append("shift.checked_in", shift="pagi 2026-11-28", person="cc.pagi.01",
+                  role="call_center")
+    await _append("ticket.created", reference="BDG-1", reporter_name="Asep", priority=2)
+    shift = await next_event(ws, "shift.checked_in")
+    ticket = await next_event(ws, "ticket.created")
+    assert shift["payload"] == {"shift": "pagi 2026-11-28", "role": "call_center"}
+    assert ticket["payload"] == {"reference": "BDG-1", "priority": 2}
+    assert shift["actor"] == "" and ticket["actor"] == ""
+    await ws.close()
