@@ -1,0 +1,67 @@
+"""Routing rules: a district's rule beats the category's city-wide rule, which beats
+the category's own department; the suggestion follows triage; route validates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from tests.conftest import Api
+
+
+async def test_district_rule_wins_and_triage_recomputes_the_suggestion(
+        api: Api, db_url: str) -> None:
+    conn = await asyncpg.connect(db_url)
+    try:
+        # Trash in Coblong is collected by the parks department (a district rule).
+        await conn.execute(
+            "INSERT INTO routing_rules (category_id, district_id, department_id)"
+            " SELECT c.id, d.id, p.id FROM categories c, districts d, departments p"
+            " WHERE c.code = 'sampah' AND d.code = 'coblong' AND p.code = 'dpkp'")
+    finally:
+        await conn.close()
+    op = api.as_user(await api.login("operator"))
+    s, t = await op.post("/api/tickets", {"channel": "walk_in", "category": "sampah",
+                                          "description": "Sampah", "district": "coblong"})
+    assert s == 201 and t["suggested_department"]["code"] == "dpkp"
+    s, t = await op.post(f"/api/tickets/{t['id']}/triage",
+                         {"version": t["version"], "district": "regol"})
+    assert s == 200 and t["suggested_department"]["code"] == "dlh"  # city-wide rule
+    s, t = await op.post(f"/api/tickets/{t['id']}/triage",
+                         {"version": t["version"], "category": "nope", "district": "nowhere"})
+    assert s == 400 and set(t["fields"]) == {"category", "district"}
+
+
+async def test_route_validates_and_refuses_a_no_op(api: Api) -> None:
+    op = api.as_user(await api.login("operator"))
+    s, t = await op.post("/api/tickets", {"channel": "cctv", "description": "Sesuatu terjadi",
+                                          "address": "Jl. Braga"})
+    assert s == 201 and t["category"] is None and t["suggested_department"] is None
+    s, body = await op.post(f"/api/tickets/{t['id']}/route", {"version": t["version"]})
+    assert s == 400 and "department" in body["fields"]
+    s, body = await op.post(f"/api/tickets/{t['id']}/route",
+                            {"version": t["version"], "department": "nasa"})
+    assert s == 400 and body["fields"] == {"department": "unknown"}
+    s, t = await op.post(f"/api/tickets/{t['id']}/route",
+                         {"version": t["version"], "department": "satpolpp"})
+    assert s == 200 and t["status"] == "routed"
+    s, body = await op.post(f"/api/tickets/{t['id']}/route",
+                            {"version": t["version"], "department": "satpolpp"})
+    assert s == 409 and body["error"] == "invalid_transition"
+    s, body = await op.post(f"/api/tickets/{t['id']}/route", {"department": "dishub"})
+    assert s == 400 and body["fields"] == {"version": "required"}
+
+
+async def test_emergency_due_times_follow_the_department_policy(api: Api) -> None:
+    op = api.as_user(await api.login("operator"))
+    s, t = await op.post("/api/calls", {"caller_number": "081233334444",
+                                        "what_happened": "Kebakaran rumah",
+                                        "location": "Jl. Cihampelas", "category": "kebakaran"})
+    assert s == 201 and t["priority"] == 1 and t["suggested_department"]["code"] == "diskar"
+    created = datetime.fromisoformat(t["created_at"])
+    ack = datetime.fromisoformat(t["ack_due_at"])
+    dispatch = datetime.fromisoformat(t["resolve_due_at"])
+    # Fire and Rescue: acknowledge within 5 minutes, dispatch within 30 (the default).
+    assert round((ack - created).total_seconds()) == 5 * 60
+    assert round((dispatch - created).total_seconds()) == 30 * 60
