@@ -65,3 +65,16 @@ async def test_emergency_due_times_follow_the_department_policy(api: Api) -> Non
     # Fire and Rescue: acknowledge within 5 minutes, dispatch within 30 (the default).
     assert round((ack - created).total_seconds()) == 5 * 60
     assert round((dispatch - created).total_seconds()) == 30 * 60
+
+
+async def test_district_comes_from_coordinates_only_inside_the_city(api: Api) -> None:
+    op = api.as_user(await api.login("operator"))
+    s, t = await op.post("/api/tickets", {"channel": "cctv", "description": "Pohon tumbang",
+                                          "category": "pohon-tumbang",
+                                          "lat": -6.8896, "lon": 107.6146})  # near Dago
+    assert s == 201 and t["district"]["code"] == "coblong"
+    s, t = await op.post("/api/tickets", {"channel": "cctv", "description": "Pohon tumbang",
+                                          "category": "pohon-tumbang",
+                                          "lat": -6.2000, "lon": 106.8166})  # Jakarta
+    assert s == 201 and t["district"] is None
+    assert t["suggested_department"]["code"] == "dpkp"  # the city-wide rule still applies
