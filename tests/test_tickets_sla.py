@@ -102,14 +102,16 @@ async def test_sql_sla_filter_agrees_with_the_ticket_json(api: Api, orm: str) ->
 
 
 async def _new_overdue(db_url: str, priority: int = 3, status: str = "routed") -> int:
-    """A ticket whose ack deadline passed a minute ago (written directly)."""
+    """A ticket whose ack deadline passed a minute ago (written directly); a merged
+    one points at the first demo ticket."""
     async with in_transaction() as tx:
         rows = await tx.execute_query_dict(
             "INSERT INTO tickets (reference, channel, priority, status, description,"
-            " department_id, ack_due_at, resolve_due_at, created_at)"
-            " SELECT 'BDG-0001-' || lpad((floor(random() * 99999))::int::text, 5, '0'),"
+            " department_id, ack_due_at, resolve_due_at, created_at, merged_into_id)"
+            " SELECT 'SLA-TEST-' || md5(random()::text),"
             " 'web', $1, $2, 'overdue', id, now() - interval '1 minute',"
-            " now() + interval '1 hour', now() - interval '1 hour'"
+            " now() + interval '1 hour', now() - interval '1 hour',"
+            " CASE WHEN $2 = 'merged' THEN (SELECT min(id) FROM tickets) END"
             " FROM departments WHERE code = 'dsdabm' RETURNING id", [priority, status])
     return int(rows[0]["id"])
 
@@ -127,10 +129,17 @@ async def _breach_events(db_url: str, ticket_id: int) -> list[Any]:
 async def test_each_breach_is_raised_once_and_never_for_resolved(orm: str) -> None:
     overdue = await _new_overdue(orm)
     resolved = await _new_overdue(orm, status="resolved")
+    paused = await _new_overdue(orm)
+    merged_into = await _new_overdue(orm, status="merged")
+    async with in_transaction() as tx:
+        await tx.execute_query("UPDATE tickets SET sla_paused_at = now() WHERE id = $1",
+                               [paused])
     raced = await asyncio.gather(scan(), scan())  # two server processes at once
     assert sum(raced) >= 1
     assert len(await _breach_events(orm, overdue)) == 1
     assert await _breach_events(orm, resolved) == []
+    assert await _breach_events(orm, paused) == []
+    assert await _breach_events(orm, merged_into) == []
     await scan()
     assert len(await _breach_events(orm, overdue)) == 1
     # The resolve deadline is a second, separate breach.
