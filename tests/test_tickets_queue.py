@@ -3,6 +3,8 @@ and duplicates: candidates, merge, unmerge, bulk merge."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from tests.conftest import Api
@@ -65,6 +67,9 @@ async def test_bad_filters_are_400_naming_each(api: Api) -> None:
     assert s == 400
     assert set(body["fields"]) == {"status", "priority", "department", "district", "channel",
                                    "sla", "limit", "cursor"}
+    forged = base64.urlsafe_b64encode(json.dumps([10**12, None, 1]).encode()).decode()
+    s, body = await op.get(f"/api/tickets?cursor={forged}")
+    assert s == 400 and set(body["fields"]) == {"cursor"}
 
 
 async def test_free_text_finds_description_address_and_reference(api: Api) -> None:

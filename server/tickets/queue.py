@@ -116,9 +116,13 @@ def decode_cursor(cursor: str) -> tuple[int, datetime | None, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         prio, due, ident = json.loads(raw)
-        return int(prio), datetime.fromisoformat(due) if due else None, int(ident)
+        prio, ident = int(prio), int(ident)
+        when = datetime.fromisoformat(due) if due else None
     except (ValueError, TypeError) as exc:
         raise ValueError("bad cursor") from exc
+    if not 1 <= prio <= 4 or not 0 <= ident < 2**63 or (when is not None and when.tzinfo is None):
+        raise ValueError("bad cursor")
+    return prio, when, ident
 
 
 def _like(text: str) -> str:
