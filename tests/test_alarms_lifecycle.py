@@ -69,8 +69,13 @@ async def test_a_press_reaches_every_console_and_wall_with_its_p1_ticket(
         assert [(c["distance_m"], c["code"]) for c in cams] == expected
         assert all(set(c) == {"code", "name", "distance_m"} for c in cams)
         assert [c["distance_m"] for c in cams] == sorted(c["distance_m"] for c in cams)
-        assert alarm["ticket_reference"].startswith("BDG-") and alarm["ticket_id"]
+        # the alarm goes out first; its P1 ticket follows in the next event
+        assert alarm["ticket_reference"] is None
+        linked = (await next_event(ws, "alarm.ticket_linked"))["payload"]["alarm"]
+        assert linked["id"] == alarm_id
+        assert linked["ticket_reference"].startswith("BDG-") and linked["ticket_id"]
         await ws.close()
+    assert result.body["alarm"]["ticket_reference"].startswith("BDG-")
     # a wall (re)loading its page lists the open alarms too
     status, listed = await api.get("/api/alarms", token=wall_token)
     assert status == 200 and [a["id"] for a in listed] == [alarm_id]
@@ -122,6 +127,8 @@ async def test_lifecycle_steps_conflicts_and_timeline(alarm_api: MakeApi) -> Non
     status, detail = await api.get(base, token=op)
     assert status == 200
     steps = detail["timeline"]
+    assert steps[1]["kind"] == "alarm.ticket_linked"  # its P1 ticket, right after
+    steps = [steps[0], *steps[2:]]
     assert [s["kind"] for s in steps] == ["alarm.raised", "alarm.acknowledged",
                                           "alarm.dispatched", "alarm.false_alarm"]
     assert [s["status"] for s in steps] == ["raised", "acknowledged", "dispatched",
@@ -185,7 +192,7 @@ async def test_escalation_timeline_stops_at_acknowledgement(alarm_api: MakeApi) 
                                           (str(ignored), 2, "police_desk")]
     await asyncio.sleep(1.5)  # several more ticks: nothing further escalates
     _, detail = await api.get(f"/api/alarms/{ignored}", token=op)
-    steps = detail["timeline"]
+    steps = [s for s in detail["timeline"] if s["kind"] != "alarm.ticket_linked"]
     assert [s["kind"] for s in steps] == ["alarm.raised", "alarm.escalated", "alarm.escalated"]
     raised, esc1, esc2 = (datetime.fromisoformat(s["at"]) for s in steps)
     # never early; the upper bounds are loose because the test machine is shared
@@ -194,8 +201,8 @@ async def test_escalation_timeline_stops_at_acknowledgement(alarm_api: MakeApi) 
     assert esc1 < esc2
     assert detail["escalation_level"] == 2
     _, handled_detail = await api.get(f"/api/alarms/{handled}", token=op)
-    assert [s["kind"] for s in handled_detail["timeline"]] == ["alarm.raised",
-                                                               "alarm.acknowledged"]
+    assert [s["kind"] for s in handled_detail["timeline"]] == [
+        "alarm.raised", "alarm.ticket_linked", "alarm.acknowledged"]
     assert handled_detail["escalation_level"] == 0
     # acknowledging late is still allowed, and stops nothing already recorded
     assert (await api.post(f"/api/alarms/{ignored}/acknowledge", token=op))[0] == 200

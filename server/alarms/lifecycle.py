@@ -5,9 +5,9 @@
 
 Every step is one transaction: a conditional UPDATE (so two operators clicking
 at once, or the escalation task, can never both win) and one event appended
-last. Raising also creates the linked P1 ticket and the contact outbox rows in
-the same transaction (through the tickets' intake), so an alarm never exists
-without them.
+last. Raising writes the alarm, its contact outbox and `alarm.raised` in one
+short transaction (what every console and wall must get within seconds) and then
+links the P1 ticket through the tickets' intake; the timers repair a missing link.
 """
 
 from __future__ import annotations
@@ -166,13 +166,13 @@ WITH alarm AS (
               FROM cameras WHERE enabled
               ORDER BY metres, code LIMIT {NEAREST_CAMERAS}) c), '[]'::jsonb)
     ON CONFLICT (device_id, idempotency_key) DO NOTHING
-    RETURNING id, raised_at),
+    RETURNING id, raised_at, nearest_cameras),
 outbox AS (
     -- one message per contact of the owner, in the same statement
     INSERT INTO alarm_notifications (alarm_id, contact_name, channel, address, body)
     SELECT alarm.id, c.name, COALESCE(c.channel, 'sms'), c.phone, $6
     FROM alarm, jsonb_to_recordset($5::jsonb) AS c(name text, phone text, channel text))
-SELECT id, raised_at FROM alarm
+SELECT id, raised_at, nearest_cameras FROM alarm
 """
 
 _LINK_TICKET = """
@@ -190,6 +190,12 @@ async def raise_alarm(device_id: int, idempotency_key: str, *, signature: str | 
     Returns (alarm, created). A retry with the same key, even one racing the first
     attempt, gets the existing alarm: the INSERT waits on the unique index until
     the other transaction commits, then does nothing and we read the winner.
+
+    The alarm, its contact outbox and `alarm.raised` commit first, in a short
+    transaction, so every console and wall has the alarm before anything slower
+    happens; the linked P1 ticket follows at once in its own transaction
+    (`link_ticket`), and the alarm timers repair any alarm left without one (a
+    process that died between the two), so an alarm never stays ticketless.
     """
     async with in_transaction() as tx:
         device = await touch_device(tx, device_id, signature)
@@ -210,27 +216,71 @@ async def raise_alarm(device_id: int, idempotency_key: str, *, signature: str | 
             await device_back_online(tx, device, actor)
             return alarm_json(existing[0]), False
         alarm_id = int(rows[0]["id"])
-        # From here to COMMIT the ticket's reference counter and the event-log lock
-        # are held, serialising every intake: keep it to two statements.
-        ticket = await _create_ticket(alarm_id, device, a_lat, a_lon, actor)
-        linked = await tx.execute_query_dict(_LINK_TICKET, [alarm_id, ticket["id"]])
         alarm = alarm_json({
-            **linked[0], "ticket_reference": ticket["reference"],
-            "device_code": device["code"], "owner_name": device["owner_name"],
-            "owner_kind": device["owner_kind"], "address": device["address"],
-            "district_id": device["district_id"], "acknowledged_by": None,
-            "dispatched_by": None, "resolved_by": None})
+            **rows[0], "status": "raised", "lat": a_lat, "lon": a_lon,
+            "acknowledged_at": None, "dispatched_at": None, "resolved_at": None,
+            "dispatch_unit": "", "dispatch_note": "", "resolution_note": "",
+            "escalation_level": 0, "escalated_at": None, "ticket_id": None,
+            "ticket_reference": None, "device_code": device["code"],
+            "owner_name": device["owner_name"], "owner_kind": device["owner_kind"],
+            "address": device["address"], "district_id": device["district_id"],
+            "acknowledged_by": None, "dispatched_by": None, "resolved_by": None})
         await device_back_online(tx, device, actor)
         await events.append(tx, "alarm.raised", "alarm", alarm_id, actor, {"alarm": alarm})
-    return alarm, True
+    linked = await link_ticket(alarm_id, actor)
+    return linked or alarm, True
+
+
+_UNLINKED = """
+SELECT a.id, a.lat, a.lon, d.code, d.owner_name, d.address,
+       (SELECT code FROM districts WHERE id = d.district_id) AS district_code
+FROM panic_alarms a JOIN devices d ON d.id = a.device_id
+WHERE a.id = $1 AND a.ticket_id IS NULL
+FOR UPDATE OF a SKIP LOCKED
+"""
+
+
+async def link_ticket(alarm_id: int, actor: str) -> dict[str, Any] | None:
+    """Create the alarm's P1 ticket through the tickets' intake and link it, once.
+
+    Row-locked with SKIP LOCKED, so the request that raised the alarm and the
+    repair timer (in any server process) never both create one. Returns the
+    alarm after linking, or None when someone else did it.
+    """
+    async with in_transaction() as tx:
+        rows = await tx.execute_query_dict(_UNLINKED, [alarm_id])
+        if not rows:
+            return None
+        a = rows[0]
+        ticket = await _create_ticket(alarm_id, a, float(a["lat"]), float(a["lon"]), actor)
+        await tx.execute_query_dict(_LINK_TICKET, [alarm_id, ticket["id"]])
+        found = await tx.execute_query_dict(ALARM_SELECT + " WHERE a.id = $1", [alarm_id])
+        alarm = alarm_json(found[0])
+        await events.append(tx, "alarm.ticket_linked", "alarm", alarm_id, actor,
+                            {"alarm": alarm, "ticket_reference": ticket["reference"]})
+    return alarm
+
+
+async def link_missing_tickets(older_than_s: float = 2.0, limit: int = 50) -> int:
+    """Repair: link a ticket to every alarm still without one (see raise_alarm)."""
+    async with in_transaction() as tx:
+        rows = await tx.execute_query_dict(
+            "SELECT id FROM panic_alarms WHERE ticket_id IS NULL"
+            " AND raised_at < now() - make_interval(secs => $1::float8)"
+            " ORDER BY id LIMIT $2", [older_than_s, limit])
+    done = 0
+    for row in rows:
+        if await link_ticket(int(row["id"]), "system:alarms") is not None:
+            done += 1
+    return done
 
 
 async def _create_ticket(alarm_id: int, device: dict[str, Any], lat: float, lon: float,
                          actor: str) -> dict[str, Any]:
     """The P1 ticket linked to the alarm, through the tickets' own intake.
 
-    Called inside raise_alarm's transaction: intake's transaction nests as a
-    savepoint there, so the ticket, its `ticket.created` event and the alarm
+    Called inside link_ticket's transaction: intake's transaction nests as a
+    savepoint there, so the ticket, its `ticket.created` event and the link
     commit together or not at all.
     """
     return await create_ticket(NewTicket(

@@ -22,6 +22,7 @@ from server.alarms.config import AlarmConfig, alarm_config_key
 from server.alarms.contacts import send_due
 from server.alarms.devices import mark_offline
 from server.alarms.escalation import escalate_due
+from server.alarms.lifecycle import link_missing_tickets
 
 log = logging.getLogger("pantau.alarms")
 
@@ -59,6 +60,7 @@ async def _timers(cfg: AlarmConfig) -> None:
         await _guarded("escalate", lambda: escalate_due(cfg.escalate_after_s,
                                                         cfg.escalate_step_s), failing)
         await _guarded("offline", lambda: mark_offline(cfg.offline_after_s), failing)
+        await _guarded("tickets", link_missing_tickets, failing)
         if time.monotonic() - last_purge >= PURGE_EVERY_S:
             last_purge = time.monotonic()
             await _guarded("purge", lambda: _purge_nonces(cfg.clock_window_s), failing)
