@@ -335,3 +335,29 @@ async def test_device_client_retries_until_the_server_answers(alarm_api: MakeApi
     repeat = await live.press(key="fixed-key")
     assert (result.status, repeat.status) == (201, 200)
     assert result.alarm_id == repeat.alarm_id
+
+
+async def test_an_alarm_left_without_its_ticket_is_repaired_once(db_url: str) -> None:
+    """A process that died between the alarm's commit and its ticket: the timers
+    of two server processes link exactly one ticket."""
+    conn = await asyncpg.connect(db_url)
+    device_id = await conn.fetchval("SELECT id FROM devices WHERE code = 'demo-braga'")
+    alarm_id = await conn.fetchval(
+        "INSERT INTO panic_alarms (device_id, idempotency_key, lat, lon, raised_at)"
+        " VALUES ($1, 'crashed', -6.9172, 107.6094, now() - interval '5 seconds')"
+        " RETURNING id", device_id)
+    await conn.close()
+    async with running_server(db_url, fast_config(tick_s=0.05)), \
+            running_server(db_url, fast_config(tick_s=0.05)):
+        async def linked() -> bool:
+            rows = await fetch(db_url, "SELECT ticket_id FROM panic_alarms WHERE id = $1",
+                               alarm_id)
+            return rows[0]["ticket_id"] is not None
+
+        await wait_for(linked, timeout=10)
+        await asyncio.sleep(0.5)  # more ticks in both processes: nothing more happens
+    tickets = await fetch(db_url, "SELECT id FROM tickets WHERE attributes->>'alarm_id' = $1",
+                          str(alarm_id))
+    events = await fetch(db_url, "SELECT id FROM events WHERE kind = 'alarm.ticket_linked'"
+                         " AND subject_id = $1", str(alarm_id))
+    assert len(tickets) == 1 and len(events) == 1
