@@ -238,7 +238,7 @@ FROM tickets
 """
 _ACTIVE_ALARMS = """
 SELECT a.id, a.status, a.lat, a.lon, a.raised_at, a.nearest_cameras, d.address,
-       d.code AS device
+       d.code AS device, d.owner_name
 FROM panic_alarms a JOIN devices d ON d.id = a.device_id
 WHERE a.status NOT IN ('resolved', 'false_alarm')
 ORDER BY a.raised_at DESC LIMIT 20
@@ -259,6 +259,7 @@ async def wall_summary(pool: Any) -> dict[str, Any]:
         "queue": {k: int(counts[k]) for k in ("open", "new", "p1", "overdue")},
         "alarms": [{"id": int(a["id"]), "status": a["status"], "lat": a["lat"], "lon": a["lon"],
                     "address": a["address"], "device": a["device"],
+                    "owner_name": a["owner_name"],
                     "nearest_cameras": _json_list(a["nearest_cameras"]),
                     "raised_at": a["raised_at"].isoformat()} for a in alarms],
     }
