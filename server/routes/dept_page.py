@@ -87,8 +87,8 @@ async def dept_home(request: web.Request) -> web.Response:
 @public
 async def dept_login(request: web.Request) -> web.Response:
     form = await request.post()
-    username = str(form.get("username", "")).strip().lower()[:40]
-    password = str(form.get("password", ""))[:200]
+    username = str(form.get("username", "")).replace("\x00", "").strip().lower()[:40]
+    password = str(form.get("password", "")).replace("\x00", "")[:200]
     pool = request.app[pool_key]
     row = await pool.fetchrow("SELECT id, password_hash, roles, active FROM people"
                               " WHERE username = $1", username)

@@ -57,6 +57,9 @@ def _handles_errors(handler: Any) -> Any:
     async def wrapper(request: web.Request) -> web.StreamResponse:
         fmt = request.match_info.get("fmt", "json")
         try:
+            if any("\x00" in v for v in request.query.values()) or \
+                    "\x00" in request.path:
+                raise Open311Error(400, "parameters must not contain NUL characters")
             _jurisdiction(request)
             return await handler(request)  # type: ignore[no-any-return]
         except Open311Error as exc:
@@ -156,6 +159,8 @@ async def post_request(request: web.Request) -> web.Response:
     if jurisdiction and jurisdiction != georeport.JURISDICTION:
         raise Open311Error(404, f"jurisdiction_id {jurisdiction!r} not found")
     await _check_key(request, str(form.get("api_key", "")))
+    if any("\x00" in str(v) for v in form.values()):
+        raise Open311Error(400, "form fields must not contain NUL characters")
     code = str(form.get("service_code", "")).strip()
     if not code:
         raise Open311Error(400, "service_code is required")

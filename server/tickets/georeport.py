@@ -76,6 +76,8 @@ def check_attributes(code: str, given: dict[str, str]) -> dict[str, str]:
         attr = known.get(key)
         if attr is None:
             errors[f"attribute[{key}]"] = "not an attribute of this service"
+        elif "\x00" in value:
+            errors[f"attribute[{key}]"] = "must not contain NUL characters"
         elif attr["datatype"] == "singlevaluelist" and value not in [
                 v["key"] for v in attr["values"]]:
             errors[f"attribute[{key}]"] = "not one of the listed values"

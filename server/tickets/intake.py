@@ -59,6 +59,13 @@ class NewTicket:
 
     def check(self) -> dict[str, str]:
         errors: dict[str, str] = {}
+        for name in ("description", "address", "reporter_name", "reporter_phone",
+                     "reporter_email", "category", "district"):
+            value = getattr(self, name)
+            if isinstance(value, str) and "\x00" in value:
+                # Postgres text cannot hold NUL; say so instead of failing on insert.
+                errors[name] = "must not contain NUL characters"
+                setattr(self, name, value.replace("\x00", ""))
         if self.channel not in CHANNELS:
             errors["channel"] = f"must be one of: {', '.join(CHANNELS)}"
         self.description = self.description.strip()

@@ -148,6 +148,9 @@ async def act(ticket_id: int, action: str, principal: Principal | None, version:
     if action not in STATUS_ACTIONS:
         raise ValueError(action)
     _authorise(principal, action)
+    if "\x00" in reason:
+        raise bad_request("reason must not contain NUL characters",
+                          {"reason": "must not contain NUL characters"})
     if action in ("reject", "refuse") and not reason:
         raise bad_request(f"{action} needs a reason", {"reason": "required"})
     if action == "resolve" and not note:

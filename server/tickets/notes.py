@@ -26,6 +26,9 @@ VALUES ($1, $1, $2, $3) RETURNING id, created_at
 
 def check_body(body: str) -> str:
     body = body.strip()
+    if "\x00" in body:
+        raise bad_request("a note must not contain NUL characters",
+                          {"body": "must not contain NUL characters"})
     if not body:
         raise bad_request("a note must not be empty", {"body": "must not be empty"})
     if len(body) > MAX_NOTE:

@@ -54,6 +54,10 @@ def _csv(raw: str) -> list[str]:
 async def parse(conn: BaseDBAsyncClient, params: dict[str, str]) -> QueueQuery:
     """A QueueQuery from query-string parameters; every bad one is reported by name."""
     q = QueueQuery()
+    nul = [k for k, v in params.items() if "\x00" in v]
+    if nul:
+        q.errors.update({k: "must not contain NUL characters" for k in nul})
+        return q
     raw = params.get("status", "")
     if raw == "all":
         q.statuses = ALL_STATUSES

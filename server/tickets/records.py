@@ -58,6 +58,8 @@ async def fetch_view(conn: BaseDBAsyncClient, ticket_id: int, *,
 
 async def resolve_key(conn: BaseDBAsyncClient, key: str) -> int | None:
     """A ticket id from a path segment: a numeric id or a public reference."""
+    if "\x00" in key or len(key) > 60:
+        return None
     if key.isdigit() and len(key) < 19:
         rows = await conn.execute_query_dict("SELECT id FROM tickets WHERE id = $1",
                                              [int(key)])
