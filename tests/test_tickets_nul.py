@@ -19,6 +19,12 @@ async def test_nul_characters_are_refused_everywhere(api: Api) -> None:
     s, body = await op.post(f"/api/tickets/{t['id']}/reject",
                             {"version": t["version"], "reason": "x\x00"})
     assert s == 400 and "reason" in body["fields"]
+    s, body = await op.post(f"/api/tickets/{t['id']}/triage",
+                            {"version": t["version"], "category": "x\x00"})
+    assert s == 400 and "category" in body["fields"]
+    s, body = await op.post(f"/api/tickets/{t['id']}/route",
+                            {"version": t["version"], "department": "x\x00"})
+    assert s == 400 and "department" in body["fields"]
     s, body = await op.get("/api/tickets?q=a%00b")
     assert s == 400 and "q" in body["fields"]
     s, _ = await op.get("/api/tickets/BDG%00")

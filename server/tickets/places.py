@@ -16,6 +16,8 @@ MAX_DISTRICT_KM = 8.0
 
 
 async def _one(conn: BaseDBAsyncClient, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    if any(isinstance(p, str) and "\x00" in p for p in params):
+        return None  # no code contains NUL, and Postgres could not even compare it
     rows = await conn.execute_query_dict(sql, params)
     return rows[0] if rows else None
 
