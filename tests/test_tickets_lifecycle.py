@@ -102,6 +102,7 @@ async def test_full_lifecycle_with_department_staff(api: Api, db_url: str) -> No
         "ticket.status_changed"] * 5
     assert hist["events"][2]["changes"]["status"] == ["triaged", "routed"]
     assert hist["events"][0]["actor"] == "person:operator"
+    assert hist["events"][5]["note"] == "Sudah ditambal"  # the resolve note, as text
     s, got = await op.get(f"/api/tickets/{t['id']}")
     assert [n["body"] for n in got["notes"]] == ["Sudah ditambal"]
 

@@ -99,11 +99,14 @@ async def ticket_history(request: web.Request) -> web.Response:
         payload = r["payload"]
         if isinstance(payload, str):
             payload = json.loads(payload)
-        out.append({"id": r["id"], "kind": r["kind"], "actor": r["actor"],
-                    "at": iso(r["created_at"]), "action": payload.get("action"),
-                    "changes": payload.get("changes", {}),
-                    **{k: payload[k] for k in ("note", "reason", "into", "missed")
-                       if k in payload}})
+        entry = {"id": r["id"], "kind": r["kind"], "actor": r["actor"],
+                 "at": iso(r["created_at"]), "action": payload.get("action"),
+                 "changes": payload.get("changes", {}),
+                 **{k: payload[k] for k in ("reason", "into", "missed") if k in payload}}
+        note = payload.get("note")
+        if note:  # the note's text, like `reason`; the note itself is in GET /{id}
+            entry["note"] = note.get("body") if isinstance(note, dict) else note
+        out.append(entry)
     return _json({"reference": row["reference"], "events": out})
 
 
