@@ -15,8 +15,10 @@ from tui.tickets import OPEN_STATUSES, Ticket
 class TicketStore:
     def __init__(self) -> None:
         self.tickets: dict[int, Ticket] = {}
-        self.loaded = False
+        self.loaded = False  # the first page is in: the queue is usable
+        self.complete = False  # every page is in
         self.server_total = 0
+        self.applied = 0  # changes taken, for the benchmark's events-per-second
 
     def get(self, ticket_id: int) -> Ticket | None:
         return self.tickets.get(ticket_id)
@@ -37,6 +39,7 @@ class TicketStore:
         if old == ticket:
             return False
         self.tickets[ticket_id] = ticket
+        self.applied += 1
         return True
 
     def open_count(self) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -17,6 +19,7 @@ from tui.tickets import OPEN_STATUSES, Filter, Ticket
 from tui.widgets.ticket_table import TicketTable
 
 TICK_SECONDS = 5.0
+RESORT_SECONDS = 0.4  # re-order at most this often, and only when no key was pressed
 
 
 class QueueScreen(TicketScreen):
@@ -32,6 +35,7 @@ class QueueScreen(TicketScreen):
     def __init__(self) -> None:
         super().__init__()
         self.filter = Filter()
+        self.last_key_at = 0.0
         self.title = t("queue.title")
 
     def compose(self) -> ComposeResult:
@@ -41,7 +45,7 @@ class QueueScreen(TicketScreen):
             yield Label(t("queue.loading"), id="queue-count")
         yield Input(placeholder=t("queue.filter"), id="queue-filter", classes="-hidden",
                     compact=True)
-        yield TicketTable(id="queue-table")
+        yield TicketTable(clock=self.papp.clock, id="queue-table")
         yield from self.footer()
 
     @property
@@ -51,6 +55,7 @@ class QueueScreen(TicketScreen):
     def on_mount(self) -> None:
         self.papp.ticket_listeners.append(self.on_tickets_changed)
         self.set_interval(TICK_SECONDS, self._tick)
+        self.set_interval(RESORT_SECONDS, self._resort_when_idle)
         self.table.focus()
         if self.papp.store.loaded:
             self.refresh_rows()
@@ -66,14 +71,19 @@ class QueueScreen(TicketScreen):
         try:
             async for items, total in self.papp.fetch_open_tickets():
                 taken = self.papp.store.load(items, total)
-                self.on_tickets_changed({int(tk["id"]) for tk in taken})
+                self.on_tickets_changed([int(tk["id"]) for tk in taken])  # urgency order
+            self.papp.store.complete = True
+            with self.app.batch_update():
+                self.table.resort()  # only if events arrived out of order meanwhile
+                if not self.last_key_at and self.table.row_count:
+                    self.table.move_cursor(row=0)  # untouched: start on the most urgent
         except ApiError as exc:
             self.notify(exc.detail, severity="error")
             self.query_one("#queue-count", Label).update(exc.message[:40])
 
     # -- rows -----------------------------------------------------------------------------
-    def on_tickets_changed(self, changed: set[int]) -> None:
-        """Apply only the changed tickets (keyed by id) in one batch."""
+    def on_tickets_changed(self, changed: Iterable[int]) -> None:
+        """Apply only the changed tickets (keyed by id) in one batch, in the given order."""
         if not self.papp.store.loaded:
             return
         upsert: dict[int, Ticket] = {}
@@ -103,6 +113,14 @@ class QueueScreen(TicketScreen):
         more = ">" if self.papp.store.server_total > total else ""
         self.query_one("#queue-count", Label).update(
             t("queue.count", shown=self.table.row_count, total=f"{more}{total}"))
+
+    def on_key(self, event: events.Key) -> None:
+        self.last_key_at = time.monotonic()
+
+    def _resort_when_idle(self) -> None:
+        if self.table.unsorted and time.monotonic() - self.last_key_at > RESORT_SECONDS:
+            with self.app.batch_update():
+                self.table.resort()
 
     def _tick(self) -> None:
         with self.app.batch_update():
