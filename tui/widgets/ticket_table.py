@@ -63,6 +63,7 @@ class TicketTable(DataTable[Any]):
         self.shown: dict[int, Ticket] = {}
         self.clock = clock
         self.unsorted = False  # an update moved a row's urgency; see resort()
+        self.stale: set[int] = set()  # rows out of view whose cells are behind their ticket
         self._tail: tuple[Any, ...] | None = None  # the largest urgency appended so far
 
     def on_mount(self) -> None:
@@ -126,6 +127,8 @@ class TicketTable(DataTable[Any]):
         self.sort("prio", key=lambda cell: cell.urgency)
         self.unsorted = False
         self._restore_cursor(keep_id, keep_index)
+        if self.clock is not None:
+            self.refresh_visible(self.clock())
         return True
 
     def patch(self, upsert: dict[int, Ticket], remove: Iterable[int], now: datetime) -> bool:
@@ -139,6 +142,7 @@ class TicketTable(DataTable[Any]):
             if gone in self.shown:
                 self.remove_row(str(gone))
                 del self.shown[gone]
+                self.stale.discard(gone)
                 changed = True
         for ticket_id, ticket in upsert.items():
             old = self.shown.get(ticket_id)
@@ -152,13 +156,38 @@ class TicketTable(DataTable[Any]):
                 resort |= self._tail is not None and urgency < self._tail
                 self._tail = urgency if self._tail is None else max(self._tail, urgency)
             elif old is not ticket and old != ticket:
-                resort |= urgency_key(old) != urgency_key(ticket)
-                changed |= self._update_row(ticket_id, ticket, now)
+                moved = urgency_key(old) != urgency_key(ticket)
+                resort |= moved
+                if self._on_screen(ticket_id):
+                    changed |= self._update_row(ticket_id, ticket, now)
+                else:
+                    # Any update_cell re-renders every visible line, so rows out of
+                    # view are only marked; they are drawn when they scroll in.
+                    self.stale.add(ticket_id)
+                    if moved:
+                        cell = self.get_cell(str(ticket_id), "prio")
+                        cell.urgency = urgency_key(ticket)  # what resort() orders by
             self.shown[ticket_id] = ticket
         self.unsorted |= resort
         if changed:
             self._restore_cursor(keep_id, keep_index)
+            self.refresh_visible(now)
         return changed
+
+    def _on_screen(self, ticket_id: int) -> bool:
+        try:
+            index = self.get_row_index(str(ticket_id))
+        except RowDoesNotExist:
+            return False
+        first = int(self.scroll_y)
+        return first <= index < first + max(self.size.height, 1)
+
+    def refresh_visible(self, now: datetime) -> None:
+        """Draw the rows that came into view with changes they missed while out of it."""
+        for ticket_id in self.visible_ids():
+            if ticket_id in self.stale:
+                self.stale.discard(ticket_id)
+                self._update_row(ticket_id, self.shown[ticket_id], now)
 
     def _update_row(self, ticket_id: int, ticket: Ticket, now: datetime) -> bool:
         row_key = str(ticket_id)
@@ -183,8 +212,10 @@ class TicketTable(DataTable[Any]):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if self.clock is not None:
-            self.tick(self.clock())
+        if self.clock is not None and int(old) != int(new):
+            now = self.clock()
+            self.refresh_visible(now)
+            self.tick(now)
 
     def tick(self, now: datetime) -> None:
         """Refresh the time-dependent cells (SLA countdown, age) of the rows on screen.
