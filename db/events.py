@@ -1,11 +1,13 @@
 """The event log: append inside the caller's transaction, NOTIFY the id, replay by id.
 
 Clients resume from the last event id they saw, which is only safe if ids become
-visible in id order. Two concurrent transactions can take ids 7 and 8 and commit
-8 first; a reader that saw 8 and then asks for `id > 8` would never see 7. So
-append() takes a transaction-scoped advisory lock *before* the id is drawn:
-appends serialise from the id draw to commit, and ids commit in order. Append
-the event as the last statement of a transaction so the lock is held briefly.
+visible in id order. Two concurrent transactions that drew ids 7 and 8 at INSERT
+could commit 8 first; a reader that saw 8 and then asks for `id > 8` would never
+see 7. So the id is not drawn at INSERT: the row gets a temporary negative id,
+and a deferred trigger (migration 0013) that runs inside COMMIT takes an advisory
+lock, gives the row its real id and NOTIFYs it. Ids therefore commit in order,
+and the lock is held only for the commit itself, never across a round trip to
+the client. Readers only ever see committed, positive ids.
 """
 
 from __future__ import annotations
@@ -18,13 +20,11 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 CHANNEL = "pantau_events"
-EVENT_LOCK = 0x6576656E74  # "event"
+EVENT_LOCK = 0x6576656E74  # "event": taken by the commit-time trigger (0013)
 
 _APPEND_SQL = """
-INSERT INTO events (id, kind, subject_type, subject_id, actor, department_id, payload)
-SELECT nextval('events_id_seq'), $2, $3, $4, $5, $6, $7::jsonb
-FROM (SELECT pg_advisory_xact_lock($1)) AS serialise
-RETURNING id, created_at, pg_notify('pantau_events', id::text)::text AS notified
+INSERT INTO events (kind, subject_type, subject_id, actor, department_id, payload)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb)
 """
 
 COLUMNS = "id, kind, subject_type, subject_id, actor, department_id, payload, created_at"
@@ -78,18 +78,18 @@ async def append(
     payload: dict[str, Any] | None = None,
     *,
     department_id: int | None = None,
-) -> int:
-    """Append one event in the caller's transaction and NOTIFY its id on commit.
+) -> None:
+    """Append one event in the caller's transaction; it is numbered and NOTIFYed
+    when that transaction commits.
 
     `conn` must be the transaction's connection (from `in_transaction()`), so the
     event exists exactly when the state change it describes does.
     """
-    rows = await conn.execute_query_dict(
+    await conn.execute_query(
         _APPEND_SQL,
-        [EVENT_LOCK, kind, subject_type, str(subject_id), actor, department_id,
+        [kind, subject_type, str(subject_id), actor, department_id,
          json.dumps(payload or {}, default=str)],
     )
-    return int(rows[0]["id"])
 
 
 async def since(conn: Any, after_id: int, limit: int = 1000) -> list[EventRecord]:

@@ -24,17 +24,21 @@ async def test_append_is_notified_after_commit_and_replayable(orm: str) -> None:
     start = await events.last_id(conn)
     async with in_transaction() as tx:
         dept = await Department.create(code="test-dept", name="Test", using_db=tx)
-        eid = await events.append(tx, "department.created", "department", dept.id, "person:t",
-                                  {"code": "test-dept"}, department_id=dept.id)
+        await events.append(tx, "department.created", "department", dept.id, "person:t",
+                            {"code": "test-dept"}, department_id=dept.id)
+        await events.append(tx, "department.checked", "department", dept.id, "person:t")
         await asyncio.sleep(0.2)
-        assert eid not in got, "NOTIFY must not arrive before commit"
+        assert got == [], "NOTIFY must not arrive before commit"
+        assert await events.since(conn, start) == [], "nor may a reader see the rows"
     for _ in range(50):
-        if eid in got:
+        if len(got) == 2:
             break
         await asyncio.sleep(0.02)
-    assert eid in got
+    # numbered at commit, consecutively and in the order they were appended
+    assert got == [start + 1, start + 2]
     replay = await events.since(conn, start)
-    assert [e.id for e in replay] == [eid]
+    assert [(e.id, e.kind) for e in replay] == [(start + 1, "department.created"),
+                                                (start + 2, "department.checked")]
     assert replay[0].payload == {"code": "test-dept"}
     assert replay[0].department_id == dept.id
     await conn.close()

@@ -13,9 +13,17 @@ from tests.conftest import Api, next_event
 
 
 async def _append(kind: str, department_id: int | None = None, **payload: object) -> int:
+    """Append one event and return the id it got when its transaction committed."""
+    import uuid
+
+    marker = uuid.uuid4().hex
     async with in_transaction() as tx:
-        return await events.append(tx, kind, "test", "1", "person:test", dict(payload),
-                                   department_id=department_id)
+        await events.append(tx, kind, "test", marker, "person:test", dict(payload),
+                            department_id=department_id)
+    async with in_transaction() as tx:
+        rows = await tx.execute_query_dict(
+            "SELECT id FROM events WHERE subject_type = 'test' AND subject_id = $1", [marker])
+    return int(rows[0]["id"])
 
 
 async def test_live_event_reaches_an_operator(api: Api, orm: str) -> None:
