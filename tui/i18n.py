@@ -41,6 +41,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ticket.details": ("Details", "Rincian"),
     "ticket.timeline": ("Timeline", "Riwayat"),
     "ticket.notes": ("Notes", "Catatan"),
+    "ticket.camera": ("Nearest camera", "Kamera terdekat"),
     "ticket.duplicates": ("Possible duplicates", "Kemungkinan duplikat"),
     "ticket.no_duplicates": ("none", "tidak ada"),
     "route.title": ("Route {ref} to… (suggested: {suggested})",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from rich.console import Group
 from rich.markup import escape
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -15,6 +18,7 @@ from tui.client import ApiError
 from tui.i18n import t
 from tui.screens.ticket_base import TicketScreen
 from tui.tickets import Ticket, code_of, local, name_of, sla_text
+from tui.widgets.thumbnail import half_blocks
 
 
 class TicketDetailScreen(TicketScreen):
@@ -36,6 +40,8 @@ class TicketDetailScreen(TicketScreen):
             yield Static(id="detail-timeline")
             yield Label(t("ticket.duplicates"), classes="section")
             yield Static(id="detail-duplicates")
+            yield Label(t("ticket.camera"), classes="section")
+            yield Static("-", id="detail-camera")
         yield from self.footer()
 
     def on_mount(self) -> None:
@@ -74,6 +80,33 @@ class TicketDetailScreen(TicketScreen):
         self.notes, self.history, self.duplicates = (details.notes, details.history,
                                                      details.duplicates)
         self.render_ticket()
+        self.show_nearest_camera(details.ticket)
+
+    @work(exclusive=True, group="detail-camera", exit_on_error=False)
+    async def show_nearest_camera(self, ticket: Ticket) -> None:
+        """The closest camera's latest snapshot, so the operator can look before routing."""
+        box = self.query_one("#detail-camera", Static)
+        if ticket.get("lat") is None or ticket.get("lon") is None:
+            return
+        try:
+            cameras = await self.papp.client.get("/api/cameras")
+        except ApiError as exc:
+            box.update(escape(t("unavailable", what=t("cameras.title"))
+                              if exc.not_available else exc.detail))
+            return
+        found = nearest_camera(cameras, float(ticket["lat"]), float(ticket["lon"]))
+        if found is None:
+            return
+        camera, metres = found
+        title = escape(f"{camera.get('name')} · {metres:,.0f} m")
+        box.update(title)
+        try:
+            jpeg = await self.papp.client.get(f"/api/cameras/{camera['id']}/snapshot.jpg")
+        except ApiError as exc:
+            box.update(f"{title}\n{escape(exc.message)}")
+            return
+        if isinstance(jpeg, bytes | bytearray):
+            box.update(Group(Text.from_markup(title), half_blocks(bytes(jpeg), 32, 8)))
 
     def render_ticket(self) -> None:
         ticket = self.selected_ticket()
@@ -135,3 +168,21 @@ def _short(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("code") or value.get("name") or "…")
     return "-" if value in (None, "") else str(value)[:24]
+
+
+def nearest_camera(cameras: list[dict[str, Any]], lat: float,
+                   lon: float) -> tuple[dict[str, Any], float] | None:
+    """The enabled camera closest to (lat, lon) and its distance in metres.
+
+    An equirectangular approximation: exact enough across one city.
+    """
+    best: tuple[dict[str, Any], float] | None = None
+    for cam in cameras:
+        if cam.get("lat") is None or cam.get("lon") is None or cam.get("enabled") is False:
+            continue
+        dx = math.radians(cam["lon"] - lon) * math.cos(math.radians(lat))
+        dy = math.radians(cam["lat"] - lat)
+        metres = 6_371_000 * math.hypot(dx, dy)
+        if best is None or metres < best[1]:
+            best = (cam, metres)
+    return best
