@@ -93,3 +93,22 @@ async def test_note_merge_and_close_from_the_keyboard(api: Any) -> None:
     _, master = await api.get(f"/api/tickets/{first['id']}", token=token)
     assert master["status"] == "new"
     assert any(n["body"] == "warga menelepon lagi" for n in master["notes"])
+
+
+async def test_a_stale_copy_is_refused_refreshed_and_explained(api: Any) -> None:
+    """The server answers 409 on a stale version; the console refreshes and says so,
+    and never retries the change on the operator's behalf."""
+    token = await signed_in(api, "operator")
+    app = PantauApp(api.base, language="en")
+    async with app.run_test(size=SIZE) as pilot:
+        table = await queue_ready(app, pilot)
+        ticket = next(tk for tk in app.store.open_tickets() if tk["priority"] != 1)
+        select(table, ticket["id"])
+        # A copy out of step with the server (as after a missed event).
+        app.store.tickets[ticket["id"]] = {**ticket, "version": ticket["version"] + 5}
+        await pilot.press("1")
+        await wait_for(lambda: any("changed by someone else" in str(n.message)
+                                   for n in app._notifications), pilot=pilot)
+        _, now = await api.get(f"/api/tickets/{ticket['id']}", token=token)
+        assert now["priority"] == ticket["priority"]
+        assert app.store.get(ticket["id"])["version"] == now["version"] == ticket["version"]

@@ -192,8 +192,8 @@ class PantauApp(App[None]):
         pending, self._pending = self._pending, {}
         self.store_apply(pending.values())
 
-    def store_apply(self, tickets: Any) -> None:
-        changed = {int(tk["id"]) for tk in tickets if self.store.apply(tk)}
+    def store_apply(self, tickets: Any, *, force: bool = False) -> None:
+        changed = {int(tk["id"]) for tk in tickets if self.store.apply(tk, force=force)}
         if changed:
             for listener in list(self.ticket_listeners):
                 listener(changed)

@@ -62,6 +62,9 @@ class TicketOps:
 
     async def refresh(self, ticket_id: int) -> None:
         try:
-            self.app.store_apply([await self.app.client.ticket(ticket_id)])
+            fresh = await self.app.client.ticket(ticket_id)
+            for extra in ("notes", "co_reporters", "attributes"):
+                fresh.pop(extra, None)
+            self.app.store_apply([fresh], force=True)
         except ApiError as exc:
             self.app.notify(exc.message, severity="error")

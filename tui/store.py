@@ -30,11 +30,16 @@ class TicketStore:
         self.server_total = server_total
         return taken
 
-    def apply(self, ticket: Ticket) -> bool:
-        """Take `ticket` unless we already hold a newer version; returns whether it changed."""
+    def apply(self, ticket: Ticket, *, force: bool = False) -> bool:
+        """Take `ticket` unless we already hold a newer version; returns whether it changed.
+
+        `force` is for a copy just read from the server on purpose (after a 409): the
+        server is right even if our copy claims a higher version.
+        """
         ticket_id = int(ticket["id"])
         old = self.tickets.get(ticket_id)
-        if old is not None and int(old.get("version") or 0) > int(ticket.get("version") or 0):
+        if not force and old is not None and \
+                int(old.get("version") or 0) > int(ticket.get("version") or 0):
             return False
         if old == ticket:
             return False
