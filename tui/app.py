@@ -279,7 +279,7 @@ class PantauApp(App[None]):
             # not what an operator needs to be told.
             if binding.id and binding.action not in seen and active.enabled:
                 seen.add(binding.action)
-                rows.append((self.get_key_display(binding), binding.description))
+                rows.append((self.get_key_display(binding), i18n.key_label(binding.description)))
         self.push_screen(HelpModal(str(screen.title or type(screen).__name__), rows))
 
     async def on_unmount(self) -> None:

@@ -84,6 +84,25 @@ STRINGS: dict[str, tuple[str, str]] = {
                             "Tutup sif {shift} dan serah terima?"),
 }
 
+# Key descriptions (Binding(..., description)) in Indonesian; English is the key itself.
+KEY_LABELS_ID: dict[str, str] = {
+    "triage": "triase", "route": "teruskan", "note": "catatan", "merge": "gabung",
+    "close": "tutup", "filter": "saring", "help": "bantuan", "queue": "antrean",
+    "alarms": "alarm", "cameras": "kamera", "commands": "perintah", "back": "kembali",
+    "clear filter": "hapus saringan", "open": "buka", "reload": "muat ulang",
+    "112 call": "panggilan 112", "shift": "sif", "acknowledge": "akui",
+    "dispatch": "kirim unit", "resolve": "selesaikan", "down": "turun", "up": "naik",
+    "top": "atas", "bottom": "bawah", "file call": "catat panggilan", "prank": "iseng",
+    "info": "informasi", "wrong no.": "salah sambung", "dup": "duplikat",
+    "new call": "panggilan baru", "to wall": "ke layar", "next": "berikut",
+    "previous": "sebelum", "wall layout (supervisor)": "tata layar (supervisor)",
+    "check in": "hadir", "check out": "pulang", "open shift (supervisor)":
+    "buka sif (supervisor)", "close shift (supervisor)": "tutup sif (supervisor)",
+    "reject (supervisor)": "tolak", "reopen (supervisor)": "buka lagi", "yes": "ya",
+    "no": "tidak", "cancel": "batal", "priority 1": "prioritas 1",
+    "priority 2": "prioritas 2", "priority 3": "prioritas 3", "priority 4": "prioritas 4",
+}
+
 _language = "en"
 
 
@@ -105,3 +124,8 @@ def t(key: str, **values: object) -> str:
         return key
     text = pair[1] if _language == "id" else pair[0]
     return text.format(**values) if values else text
+
+
+def key_label(description: str) -> str:
+    """A key's description in the current language (footer and help)."""
+    return KEY_LABELS_ID.get(description, description) if _language == "id" else description

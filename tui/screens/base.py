@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from tui.widgets.chrome import AlarmBanner, StatusBar
+from tui.widgets.footer import LocalFooter
 
 if TYPE_CHECKING:
     from tui.app import PantauApp
@@ -31,7 +31,7 @@ class PantauScreen(Screen[None]):
         yield AlarmBanner(classes="alarm-banner")
 
     def footer(self) -> ComposeResult:
-        yield Footer()
+        yield LocalFooter()
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
