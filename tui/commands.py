@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui import i18n
+from tui import i18n, supervisor
 
 if TYPE_CHECKING:
     from tui.app import PantauApp
@@ -36,6 +36,11 @@ class PantauCommands(Provider):
         if app.has_role("supervisor", "admin"):
             out += [(f"shift: {what}", partial(self._shift, f"{what}_shift"),
                      f"{what} the current shift (asks to confirm)") for what in ("open", "close")]
+            out.append(("wall: approve a pairing code", partial(supervisor.approve_wall, app),
+                        "pair the wall display that shows a code to a monitor"))
+            out += [(f"report: {kind}", partial(supervisor.show_report, app, kind),
+                     f"the last complete {kind} report's summary")
+                    for kind in supervisor.REPORT_KINDS]
         out += [(f"shift: check {d}", partial(self._shift, "check", f"check{d}"),
                  f"check yourself {d} of the current shift") for d in ("in", "out")]
         out += [

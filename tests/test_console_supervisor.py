@@ -1,0 +1,81 @@
+"""Supervisor commands in the console palette: approve a wall's pairing code, read a
+report's summary; an operator is not offered them and the server refuses them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.test_console_app import SIZE, queue_ready, signed_in
+from tests.test_console_support import wait_for
+from tui.app import PantauApp
+from tui.screens.modals import ConfirmModal, PickerModal
+from tui.supervisor import ReportModal
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PANTAU_CONFIG_DIR", str(tmp_path / "config"))
+
+
+async def test_supervisor_approves_a_waiting_wall_from_the_palette(api: Any) -> None:
+    status, pairing = await api.post("/api/wall/pairings", {})
+    assert status in (200, 201), pairing
+    code = pairing["code"]
+    await signed_in(api, "supervisor")
+    app = PantauApp(api.base, language="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(app, pilot)
+        await pilot.press("colon", *"wall: approve")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, PickerModal), pilot=pilot)
+        await pilot.press(*code, "enter")
+        await wait_for(lambda: isinstance(app.screen, PickerModal)
+                       and app.screen.title_text.startswith(f"wall {code}"), pilot=pilot)
+        await pilot.press(*"pusat", "enter")
+        await wait_for(lambda: isinstance(app.screen, ConfirmModal), pilot=pilot)
+        await pilot.press("y")
+        token = await api.login("supervisor")
+
+        async def state() -> str:
+            _, walls = await api.get("/api/wall/pairings", token=token)
+            return next(w["state"] for w in walls if w["code"] == code)
+
+        for _ in range(100):
+            if await state() == "approved":
+                break
+            await pilot.pause(0.1)
+        assert await state() == "approved"
+        _, walls = await api.get("/api/wall/pairings", token=token)
+        assert next(w for w in walls if w["code"] == code)["monitor"] == "pusat-kota"
+
+
+async def test_supervisor_reads_the_weekly_report_summary(api: Any) -> None:
+    await signed_in(api, "supervisor")
+    app = PantauApp(api.base, language="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(app, pilot)
+        await pilot.press("colon", *"report: weekly")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, ReportModal), pilot=pilot, timeout=20)
+        assert "W" in app.screen.title_text or "weekly" in app.screen.title_text
+        assert len(app.screen.body) > 50
+        await pilot.press("escape")
+        await wait_for(lambda: not isinstance(app.screen, ReportModal), pilot=pilot)
+
+
+async def test_an_operator_is_not_offered_supervisor_commands(api: Any) -> None:
+    await signed_in(api, "operator")
+    app = PantauApp(api.base, language="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(app, pilot)
+        await pilot.press("colon", *"wall: approve")
+        await pilot.pause(0.5)
+        text = " ".join(str(w.render()) for w in app.screen.query("Option, Static"))
+        assert "wall: approve" not in text
+    token = await api.login("operator")
+    assert (await api.get("/api/wall/pairings", token=token))[0] == 403
+    assert (await api.get("/api/reports/weekly?format=text", token=token))[0] == 403
