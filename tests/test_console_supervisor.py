@@ -79,3 +79,30 @@ async def test_an_operator_is_not_offered_supervisor_commands(api: Any) -> None:
     token = await api.login("operator")
     assert (await api.get("/api/wall/pairings", token=token))[0] == 403
     assert (await api.get("/api/reports/weekly?format=text", token=token))[0] == 403
+
+
+async def test_an_understaffed_open_shift_is_shown_on_every_console_until_fixed(
+        api: Any) -> None:
+    from tests.test_shifts_api import _current_shift
+    from tui.widgets.chrome import StatusBar
+
+    spv = await api.login("supervisor")
+    shift_id = await _current_shift(api, spv)
+    await signed_in(api, "operator")
+    app = PantauApp(api.base, language="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(app, pilot)
+        bar = app.screen.query_one(StatusBar)
+        assert "UNDERSTAFFED" not in str(bar.render())
+        status, body = await api.post(f"/api/shifts/{shift_id}/open", {}, token=spv)
+        assert status == 200, body
+        await wait_for(lambda: "UNDERSTAFFED" in str(app.screen.query_one(StatusBar).render()),
+                       pilot=pilot)
+        assert "supervisor -1" in app.staffing_warning
+        await pilot.press("f4")  # another screen: still there
+        await wait_for(lambda: "UNDERSTAFFED" in str(app.screen.query_one(StatusBar).render()),
+                       pilot=pilot)
+        status, _ = await api.post(f"/api/shifts/{shift_id}/close", {"notes": "ok"}, token=spv)
+        assert status == 200
+        await wait_for(lambda: "UNDERSTAFFED" not in str(
+            app.screen.query_one(StatusBar).render()), pilot=pilot)

@@ -57,6 +57,9 @@ class PantauApp(App[None]):
 
     stream_status: reactive[StreamStatus] = reactive(StreamStatus(StreamState.CONNECTING))
     unacked_alarms: reactive[tuple[int, str]] = reactive((0, ""))
+    # Shown on every screen while the open shift is below its minimums (or a
+    # handover waits for this supervisor), until it is fixed.
+    staffing_warning: reactive[str] = reactive("")
 
     def __init__(self, server_url: str, *, language: str | None = None,
                  clock: Clock = utcnow) -> None:
@@ -137,6 +140,7 @@ class PantauApp(App[None]):
         self.connect_stream()
         self.load_reference()
         self.load_alarms()
+        self.load_staffing()
 
     def has_role(self, *roles: str) -> bool:
         return bool(set(self.person.get("roles") or []) & set(roles))
@@ -184,6 +188,8 @@ class PantauApp(App[None]):
             self.apply_alarm(payload["alarm"])
             if kind in ("alarm.raised", "alarm.escalated"):
                 self.bell()
+        elif kind.startswith("shift."):
+            self.load_staffing()
         for listener in list(self.frame_listeners):
             listener(frame)
 
@@ -225,6 +231,15 @@ class PantauApp(App[None]):
             self.apply_alarm(alarm)
         if self.unacked_alarms[0]:
             self.bell()
+
+    # -- shift staffing -------------------------------------------------------------------
+    @work(exclusive=True, exit_on_error=False, group="staffing")
+    async def load_staffing(self) -> None:
+        try:
+            shift = await self.client.get("/api/shifts/current")
+        except ApiError:
+            return
+        self.staffing_warning = staffing_warning(shift, self.has_role("supervisor", "admin"))
 
     # -- reference data -------------------------------------------------------------------
     @work(exclusive=True, exit_on_error=False, group="reference")
@@ -284,3 +299,15 @@ class PantauApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.client.close()
+
+
+def staffing_warning(shift: dict[str, Any], supervisor: bool) -> str:
+    """One line for the status bar: the open shift's shortfall, a pending handover."""
+    parts = []
+    if shift.get("status") == "open" and shift.get("understaffed"):
+        short = shift.get("shortfall") or {}
+        detail = ", ".join(f"{role} -{n}" for role, n in sorted(short.items()))
+        parts.append(t("shift.understaffed_short", detail=detail or "?"))
+    if supervisor and shift.get("incoming_handovers"):
+        parts.append(t("shift.handover_pending"))
+    return " · ".join(parts)

@@ -21,7 +21,7 @@ from tui.screens.base import PantauScreen
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.tickets import local
 
-SUPERVISOR_ACTIONS = ("open_shift", "close_shift")
+SUPERVISOR_ACTIONS = ("open_shift", "close_shift", "ack_handover")
 
 
 class ShiftScreen(PantauScreen):
@@ -30,6 +30,8 @@ class ShiftScreen(PantauScreen):
         Binding("u", "check('checkout')", "check out", id="shift.checkout"),
         Binding("O", "open_shift", "open shift (supervisor)", id="shift.open"),
         Binding("C", "close_shift", "close shift (supervisor)", id="shift.close"),
+        Binding("A", "ack_handover", "acknowledge handover (supervisor)",
+                id="shift.ack_handover"),
         Binding("R", "reload", "reload", show=False, id="shift.reload"),
     ]
 
@@ -43,6 +45,7 @@ class ShiftScreen(PantauScreen):
         yield Label(t("shift.title"), id="shift-title", classes="screen-title")
         with VerticalScroll(id="shift-body"):
             yield Static(id="shift-staffing")
+            yield Static(id="shift-handover")
             yield Label(t("shift.roster"), classes="section")
             yield Static(id="shift-roster")
         yield from self.footer()
@@ -92,6 +95,7 @@ class ShiftScreen(PantauScreen):
         if shift.get("understaffed"):
             lines.append(f"[$warning]{t('shift.understaffed')}[/]")
         self.query_one("#shift-staffing", Static).update("\n".join(lines) or "-")
+        self.query_one("#shift-handover", Static).update(self._handover_text())
         roster = []
         for person in shift.get("roster", []):
             state = (f"out {_hhmm(person.get('checked_out_at'))}" if person.get("checked_out_at")
@@ -153,6 +157,35 @@ class ShiftScreen(PantauScreen):
                                  answered)
 
         self.app.push_screen(PromptModal(t("shift.handover"), ["…"]), noted)
+
+    def _pending_handover(self) -> dict[str, Any] | None:
+        pending = (self.shift or {}).get("incoming_handovers") or []
+        return pending[0] if pending else None
+
+    def _handover_text(self) -> str:
+        """The note the incoming supervisor must read, until they acknowledge it."""
+        h = self._pending_handover()
+        if h is None:
+            return ""
+        summary = h.get("summary") or {}
+        counts = ", ".join(f"{k.replace('_', ' ')}: {len(v) if isinstance(v, list) else v}"
+                           for k, v in summary.items() if isinstance(v, list | int))
+        return (f"[$warning]{escape(t('shift.handover_pending'))}[/]\n"
+                f"{escape(str(h.get('shift', '')))} · {escape(str(h.get('written_by') or ''))}"
+                f"\n{escape(str(h.get('notes') or ''))}\n{escape(counts)}")
+
+    def action_ack_handover(self) -> None:
+        h = self._pending_handover()
+        if h is None:
+            self.notify(t("shift.no_handover"), severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.post(f"/api/handovers/{h['id']}/acknowledge", {}, t("shift.handover_ack"))
+
+        self.app.push_screen(ConfirmModal(t("confirm.handover", shift=str(h.get("shift", "")))),
+                             answered)
 
     def _label(self) -> str:
         shift = self.shift or {}

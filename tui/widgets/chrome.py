@@ -19,6 +19,7 @@ class StatusBar(Static):
     def on_mount(self) -> None:
         app = cast("PantauApp", self.app)
         self.watch(app, "stream_status", self._show, init=True)
+        self.watch(app, "staffing_warning", lambda _: self._show(app.stream_status))
 
     def _show(self, status: StreamStatus) -> None:
         app = cast("PantauApp", self.app)
@@ -34,7 +35,11 @@ class StatusBar(Static):
             text = t("conn.connecting")
         self.set_class(state == StreamState.LIVE, "-live")
         self.set_class(state in (StreamState.RETRYING, StreamState.SIGNED_OUT), "-down")
-        self.update(f"{t('app.title')} · {who}@{app.server_label} · ● {text}")
+        line = f"{t('app.title')} · {who}@{app.server_label} · ● {text}"
+        self.set_class(bool(app.staffing_warning), "-staffing")
+        if app.staffing_warning:
+            line += f" · ⚠ {app.staffing_warning}"
+        self.update(line)
 
 
 class AlarmBanner(Static):
