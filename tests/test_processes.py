@@ -172,6 +172,13 @@ def test_pantau_up_runs_everything_and_ctrl_c_stops_it(private_dir: Path) -> Non
     assert proc.returncode == 0 and "applied migration" not in err
     assert second < 10, f"second start took {second:.1f}s (first {first:.1f}s)"
     assert not cluster.is_running()
+    # a cluster left running by a crashed run is adopted and stopped on Ctrl-C
+    cluster.start()
+    proc, _, _ = start()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "stopping the private Postgres" in err
+    assert not cluster.is_running()
 
 
 @pytest.fixture

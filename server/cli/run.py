@@ -8,6 +8,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import click
 from aiohttp import web
@@ -98,6 +99,7 @@ def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
     setup_logging("text", logging.WARNING)
     click.echo("pantau: starting database ...", err=True)
     with database(database_url, start_embedded=True) as db:
+        owner = _claim_cluster(db)
         try:
             applied = run_async(migrate.upgrade(db.url))
             for m in applied:
@@ -107,6 +109,8 @@ def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
                 run_async(with_orm(db.url, lambda: seed_demo(progress_printer())))  # type: ignore[arg-type]
             settings.database_url = db.url
 
+            me = _command_name()
+
             def banner(bound_port: int) -> None:
                 base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{bound_port}"
                 where = ("private Postgres in " + str(db.embedded.base_dir)) if db.embedded \
@@ -115,9 +119,10 @@ def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
                     "",
                     f"Pantau is up in {time.monotonic() - started:.1f}s ({where})",
                     f"  server      {base}   (health: {base}/healthz)",
-                    f"  console     pantau console --server {base}",
+                    f"  console     {me} console --server {base}",
+                    f"  ops wall    {me} wall-term --server {base}",
                     f"  wall        {base}/wall/main   (24 synthetic cameras; pair the screen:"
-                    " pantau wall pair CODE --monitor main)",
+                    f" {me} wall pair CODE --monitor main)",
                     f"  open311     {base}/open311/v2/   api_key={DEMO_OPEN311_KEY}",
                     f"  demo logins (password: {DEMO_PASSWORD})",
                 ]
@@ -128,10 +133,63 @@ def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(serve_until_stopped(settings, banner))
         finally:
-            if db.embedded is not None and db.started_here:
-                click.echo("pantau: stopping the private Postgres ...", err=True)
+            # Stop Postgres before saying so: the terminal (or a pipe) may already
+            # be gone after Ctrl-C, and a failed echo must not leave it running.
+            if db.embedded is not None and (db.started_here or owner):
+                with contextlib.suppress(Exception):
+                    click.echo("pantau: stopping the private Postgres ...", err=True)
                 db.embedded.stop()
-    click.echo("pantau: stopped", err=True)
+            if owner is not None:
+                owner.unlink(missing_ok=True)
+    with contextlib.suppress(Exception):
+        click.echo("pantau: stopped", err=True)
+
+
+def _command_name() -> str:
+    """How the user can run `pantau` again: bare if it is on PATH, else its path."""
+    import os
+    import shutil
+    import sys
+    from pathlib import Path
+
+    here = Path(sys.argv[0]).resolve()
+    found = shutil.which("pantau")
+    if found and Path(found).resolve() == here:
+        return "pantau"
+    try:
+        return os.path.relpath(here)
+    except ValueError:
+        return str(here)
+
+
+def _claim_cluster(db: object) -> Path | None:
+    """Make this `pantau up` the owner of the private cluster, so Ctrl-C stops it.
+
+    A cluster found running with no live `pantau up` owning it was left behind
+    (a crash, a killed terminal) and is adopted; one owned by another running
+    `pantau up` is left alone on exit. Returns the owner file, or None.
+    """
+    import os
+
+    embedded = getattr(db, "embedded", None)
+    if embedded is None:
+        return None
+    pidfile = Path(embedded.base_dir) / "up.pid"
+    try:
+        other = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        other = 0
+    if other and other != os.getpid():
+        try:
+            os.kill(other, 0)
+        except ProcessLookupError:
+            pass  # stale: adopt
+        except PermissionError:
+            return None
+        else:
+            return None  # another pantau up is using it
+    pidfile.write_text(f"{os.getpid()}\n")
+    return pidfile
 
 
 COMMANDS = [serve, up]
