@@ -89,3 +89,17 @@ async def with_orm(url: str, work: Callable[[], Awaitable[T]]) -> T:
         return await work()
     finally:
         await close_orm()
+
+
+def on_database(database_url: str | None, work: Callable[[], Awaitable[T]],
+                refusals: tuple[type[Exception], ...] = ()) -> T:
+    """Run `work` with the ORM on the command's database.
+
+    A rule the work refuses (one of `refusals`, e.g. PersonError) becomes one
+    line on stderr and exit status 1, like every other failure of a command.
+    """
+    with database(database_url) as db:
+        try:
+            return run_async(with_orm(db.url, work))
+        except refusals as exc:
+            raise fail(str(exc)) from None

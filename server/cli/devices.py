@@ -22,8 +22,8 @@ from server.cli.common import (
     database,
     database_url_option,
     fail,
+    on_database,
     run_async,
-    with_orm,
 )
 
 SECRETS_FILE = "device-secrets.json"
@@ -118,13 +118,10 @@ def enrol_cmd(database_url: str | None, code: str, owner: str, kind: str, addres
     from server.alarms.devices import DeviceError, enrol
 
     parsed = [parse_contact(c) for c in contacts]
-    with database(database_url) as db:
-        try:
-            made = run_async(with_orm(db.url, lambda: enrol(
-                code=code, owner_name=owner, owner_kind=kind, address=address,
-                district_code=district, lat=lat, lon=lon, contacts=parsed, actor="cli")))
-        except DeviceError as exc:
-            raise fail(str(exc)) from None
+    made = on_database(database_url, lambda: enrol(
+        code=code, owner_name=owner, owner_kind=kind, address=address,
+        district_code=district, lat=lat, lon=lon, contacts=parsed, actor="cli"),
+        (DeviceError,))
     click.echo(f"enrolled {made.device['code']} ({made.device['owner_name']})")
     click.echo(f"secret: {made.secret}")
     click.echo(_kept(no_save, made.device["code"], made.secret))
@@ -164,11 +161,7 @@ def rotate_cmd(database_url: str | None, code: str, no_save: bool) -> None:
     """Give a device a new secret; the old one stops working at once."""
     from server.alarms.devices import DeviceError, rotate_secret
 
-    with database(database_url) as db:
-        try:
-            made = run_async(with_orm(db.url, lambda: rotate_secret(code, actor="cli")))
-        except DeviceError as exc:
-            raise fail(str(exc)) from None
+    made = on_database(database_url, lambda: rotate_secret(code, actor="cli"), (DeviceError,))
     click.echo(f"new secret for {code}: {made.secret}")
     click.echo(_kept(no_save, code, made.secret))
 
@@ -183,11 +176,7 @@ def disable_cmd(database_url: str | None, code: str, yes: bool) -> None:
 
     if not yes:
         click.confirm(f"Disable {code}? Its alarms will be refused.", abort=True)
-    with database(database_url) as db:
-        try:
-            run_async(with_orm(db.url, lambda: disable(code, actor="cli")))
-        except DeviceError as exc:
-            raise fail(str(exc)) from None
+    on_database(database_url, lambda: disable(code, actor="cli"), (DeviceError,))
     click.echo(f"disabled {code}")
 
 

@@ -11,7 +11,7 @@ from server.cli.common import (
     CONTEXT_SETTINGS,
     database,
     database_url_option,
-    fail,
+    on_database,
     run_async,
     with_orm,
 )
@@ -38,13 +38,10 @@ def add(database_url: str | None, username: str, full_name: str, roles: tuple[st
     """Create an account."""
     from server.people import PersonError, create_person
 
-    with database(database_url) as db:
-        try:
-            person = run_async(with_orm(db.url, lambda: create_person(
-                username=username, full_name=full_name, password=password, roles=list(roles),
-                department_code=department, phone=phone, language=language, actor="cli")))
-        except PersonError as exc:
-            raise fail(str(exc)) from None
+    person = on_database(database_url, lambda: create_person(
+        username=username, full_name=full_name, password=password, roles=list(roles),
+        department_code=department, phone=phone, language=language, actor="cli"),
+        (PersonError,))
     click.echo(f"created {person.username} ({', '.join(person.roles)})")
 
 
@@ -85,11 +82,7 @@ def disable(database_url: str | None, username: str, yes: bool) -> None:
 
     if not yes:
         click.confirm(f"Disable {username} and sign them out everywhere?", abort=True)
-    with database(database_url) as db:
-        try:
-            run_async(with_orm(db.url, lambda: set_active(username, False, actor="cli")))
-        except PersonError as exc:
-            raise fail(str(exc)) from None
+    on_database(database_url, lambda: set_active(username, False, actor="cli"), (PersonError,))
     click.echo(f"disabled {username}; their tokens are revoked")
 
 

@@ -10,7 +10,7 @@ from server.cli.common import (
     CONTEXT_SETTINGS,
     database,
     database_url_option,
-    fail,
+    on_database,
     run_async,
     with_orm,
 )
@@ -31,11 +31,7 @@ def pair(database_url: str | None, code: str, monitor: str, actor: str) -> None:
     """Approve the CODE a wall shows; it becomes MONITOR's display within seconds."""
     from server.routes.wall import WallError, approve_pairing
 
-    with database(database_url) as db:
-        try:
-            run_async(with_orm(db.url, lambda: approve_pairing(code, monitor, f"cli:{actor}")))
-        except WallError as exc:
-            raise fail(str(exc)) from None
+    on_database(database_url, lambda: approve_pairing(code, monitor, f"cli:{actor}"), (WallError,))
     click.echo(f"approved {code.upper()} for monitor {monitor}; the wall picks it up shortly")
 
 
@@ -67,11 +63,7 @@ def revoke(database_url: str | None, monitor: str, yes: bool) -> None:
 
     if not yes:
         click.confirm(f"Revoke all wall displays of monitor {monitor}?", abort=True)
-    with database(database_url) as db:
-        try:
-            ids = run_async(with_orm(db.url, lambda: revoke_walls(monitor, "cli")))
-        except WallError as exc:
-            raise fail(str(exc)) from None
+    ids = on_database(database_url, lambda: revoke_walls(monitor, "cli"), (WallError,))
     click.echo(f"revoked {len(ids)} wall credential(s) of {monitor}")
 
 
