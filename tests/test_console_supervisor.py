@@ -106,3 +106,36 @@ async def test_an_understaffed_open_shift_is_shown_on_every_console_until_fixed(
         assert status == 200
         await wait_for(lambda: "UNDERSTAFFED" not in str(
             app.screen.query_one(StatusBar).render()), pilot=pilot)
+
+
+async def test_supervisor_assigns_someone_from_the_palette(api: Any) -> None:
+    from tests.test_shifts_api import _current_shift
+
+    admin = await api.login("admin")
+    status, _ = await api.post("/api/people", {
+        "username": "baru.ahli", "full_name": "Ahli Baru", "password": "password-123",
+        "roles": ["expert"]}, token=admin)
+    assert status == 201
+    spv = await api.login("supervisor")
+    shift_id = await _current_shift(api, spv)
+    await signed_in(api, "supervisor")
+    app = PantauApp(api.base, language="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(app, pilot)
+        await pilot.press("colon", *"shift: assign")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(lambda: type(app.screen).__name__ == "PromptModal", pilot=pilot)
+        await pilot.press(*"baru.ahli", "enter", *"expert", "enter")
+        await wait_for(lambda: isinstance(app.screen, ConfirmModal), pilot=pilot)
+        await pilot.press("y")
+
+        async def rostered() -> bool:
+            _, view = await api.get(f"/api/shifts/{shift_id}", token=spv)
+            return any(r["username"] == "baru.ahli" for r in view.get("roster", []))
+
+        for _ in range(100):
+            if await rostered():
+                break
+            await pilot.pause(0.1)
+        assert await rostered()

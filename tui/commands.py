@@ -36,6 +36,12 @@ class PantauCommands(Provider):
         if app.has_role("supervisor", "admin"):
             out += [(f"shift: {what}", partial(self._shift, f"{what}_shift"),
                      f"{what} the current shift (asks to confirm)") for what in ("open", "close")]
+            out += [("shift: assign someone", partial(self._shift, "assign"),
+                     "roster a person on the current shift (asks to confirm)"),
+                    ("shift: swap two people", partial(self._shift, "swap"),
+                     "replace a rostered person (asks to confirm)"),
+                    ("shift: roster", partial(app.action_go, "shift"),
+                     "who is on the current shift")]
             out.append(("wall: approve a pairing code", partial(supervisor.approve_wall, app),
                         "pair the wall display that shows a code to a monitor"))
             out += [(f"report: {kind}", partial(supervisor.show_report, app, kind),

@@ -21,7 +21,7 @@ from tui.screens.base import PantauScreen
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.tickets import local
 
-SUPERVISOR_ACTIONS = ("open_shift", "close_shift", "ack_handover")
+SUPERVISOR_ACTIONS = ("open_shift", "close_shift", "ack_handover", "assign", "swap")
 
 
 class ShiftScreen(PantauScreen):
@@ -32,6 +32,8 @@ class ShiftScreen(PantauScreen):
         Binding("C", "close_shift", "close shift (supervisor)", id="shift.close"),
         Binding("A", "ack_handover", "acknowledge handover (supervisor)",
                 id="shift.ack_handover"),
+        Binding("plus", "assign", "assign someone (supervisor)", id="shift.assign"),
+        Binding("w", "swap", "swap two people (supervisor)", id="shift.swap"),
         Binding("R", "reload", "reload", show=False, id="shift.reload"),
     ]
 
@@ -186,6 +188,52 @@ class ShiftScreen(PantauScreen):
 
         self.app.push_screen(ConfirmModal(t("confirm.handover", shift=str(h.get("shift", "")))),
                              answered)
+
+    def action_assign(self) -> None:
+        """Roster someone on this shift (confirmed: it changes a live shift)."""
+        shift_id = self._shift_id()
+        if shift_id is None:
+            return
+
+        def asked(values: list[str] | None) -> None:
+            if not values:
+                return
+            body: dict[str, Any] = {"person": values[0]}
+            if len(values) > 1 and values[1]:
+                body["role"] = values[1]
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.post(f"/api/shifts/{shift_id}/assign", body, f"+ {values[0]}")
+
+            self.app.push_screen(ConfirmModal(t("confirm.assign", person=values[0],
+                                                shift=self._label())), answered)
+
+        self.app.push_screen(PromptModal(t("shift.assign"), [
+            t("shift.username"), "call_center / expert / police / supervisor"]), asked)
+
+    def action_swap(self) -> None:
+        """Replace one rostered person by another (confirmed)."""
+        shift_id = self._shift_id()
+        if shift_id is None:
+            return
+
+        def asked(values: list[str] | None) -> None:
+            if not values or len(values) < 2 or not values[1]:
+                return
+            body = {"out": values[0], "in": values[1], "reason": values[2] if len(values) > 2
+                    else ""}
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.post(f"/api/shifts/{shift_id}/swap", body,
+                              f"{values[0]} → {values[1]}")
+
+            self.app.push_screen(ConfirmModal(t("confirm.swap", out=values[0], into=values[1],
+                                                shift=self._label())), answered)
+
+        self.app.push_screen(PromptModal(t("shift.swap"), [
+            t("shift.swap_out"), t("shift.swap_in"), t("shift.reason")]), asked)
 
     def _label(self) -> str:
         shift = self.shift or {}
