@@ -66,6 +66,49 @@ class TicketTable(DataTable[Any]):
         self.stale: set[int] = set()  # rows out of view whose cells are behind their ticket
         self._tail: tuple[Any, ...] | None = None  # the largest urgency appended so far
 
+    # -- keeping DataTable's whole-table caches across cell updates -------------------------
+    # DataTable caches its row order and line offsets by an update counter that every
+    # update_cell bumps, so each live change recomputed both over all 10,000 rows on
+    # the next frame. Here they are cached by the table's *structure* instead (rows
+    # added, removed, sorted or cleared): a cell update changes neither, since every
+    # row is one line high.
+    _structure = 0
+    _rows_cache: tuple[tuple[int, int], Any] | None = None
+    _offsets_cache: tuple[tuple[int, int], Any] | None = None
+
+    def _restructured(self) -> None:
+        self._structure += 1
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> Any:
+        self._restructured()
+        return super().add_row(*cells, **kwargs)
+
+    def remove_row(self, row_key: Any) -> None:
+        self._restructured()
+        super().remove_row(row_key)
+
+    def sort(self, *columns: Any, **kwargs: Any) -> Any:
+        self._restructured()
+        return super().sort(*columns, **kwargs)
+
+    def clear(self, columns: bool = False) -> Any:
+        self._restructured()
+        return super().clear(columns)
+
+    @property
+    def ordered_rows(self) -> Any:
+        key = (self.row_count, self._structure)
+        if self._rows_cache is None or self._rows_cache[0] != key:
+            self._rows_cache = (key, DataTable.ordered_rows.fget(self))  # type: ignore[attr-defined]
+        return self._rows_cache[1]
+
+    @property
+    def _y_offsets(self) -> Any:
+        key = (self.row_count, self._structure)
+        if self._offsets_cache is None or self._offsets_cache[0] != key:
+            self._offsets_cache = (key, DataTable._y_offsets.fget(self))  # type: ignore[attr-defined]
+        return self._offsets_cache[1]
+
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(t(label), width=width, key=key)
