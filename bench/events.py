@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -93,12 +94,10 @@ def free_port() -> int:
 async def wait_up(base: str) -> None:
     async with aiohttp.ClientSession() as session:
         for _ in range(200):
-            try:
+            with contextlib.suppress(aiohttp.ClientError):
                 async with session.get(base + "/healthz") as r:
                     if r.status == 200:
                         return
-            except aiohttp.ClientError:
-                pass
             await asyncio.sleep(0.1)
     raise SystemExit("server did not come up")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import math
 import os
 import struct
@@ -26,6 +27,8 @@ import av
 from PIL import Image, ImageDraw, ImageFont
 
 from streams.h264 import CLOCK_RATE, AccessUnit, parameter_sets
+
+log = logging.getLogger("pantau.streams")
 
 WIDTH, HEIGHT = 640, 360
 FPS = 15
@@ -132,8 +135,15 @@ def _store(path: Path, clip: Clip) -> None:
         tmp.write_bytes(b"".join(_UNIT_HEADER.pack(len(u.data), u.pts, u.keyframe) + u.data
                                  for u in clip.units))
         tmp.replace(path)
-    except OSError:
-        pass
+    except OSError as exc:
+        log.info("clip cache not writable; will encode again next time",
+                 extra={"path": str(path), "err": str(exc)})
+
+
+def forget_clips() -> None:
+    """Drop the in-memory clips, so the next request loads or encodes them again."""
+    with _clip_lock:
+        _clips.clear()
 
 
 def encode_clip(name: str, label: str, seed: str) -> Clip:

@@ -245,7 +245,7 @@ async def test_synthetic_clips_are_prepared_before_anyone_watches(
     from streams import synthetic
 
     monkeypatch.setenv("PANTAU_CLIP_CACHE", str(tmp_path))
-    monkeypatch.setattr(synthetic, "_clips", {})
+    synthetic.forget_clips()
     app = create_app(Settings(database_url=db_url, log_format="text", start_streams=True))
     srv = TestServer(app, host="127.0.0.1")
     await srv.start_server()

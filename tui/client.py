@@ -245,4 +245,4 @@ class EventStream:
 
 
 class _SignedOut(Exception):
-    pass
+    """The server refused the credential (401/403): retrying cannot help."""

@@ -60,10 +60,7 @@ def save_token(stored: StoredToken) -> Path:
 
 
 def clear_token() -> None:
-    try:
-        _token_path().unlink()
-    except FileNotFoundError:
-        pass
+    _token_path().unlink(missing_ok=True)
 
 
 def load_keymap() -> dict[str, str]:

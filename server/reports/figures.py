@@ -227,16 +227,18 @@ async def _in_snapshot(client: BaseDBAsyncClient, snapshot: str, sql: str,
 
 
 async def compute(period: Period, as_of: datetime | None = None, *,
-                  concurrent: bool = True) -> Figures:
+                  concurrent: bool = True, zone_arithmetic: bool = True) -> Figures:
     """All figures for `period`, SLA judged as of `as_of` (default: now).
 
     The three scans of tickets are independent, so by default each runs on its own
     connection at the same time (Postgres spreads them over the cores), all in the
     lead transaction's exported snapshot so the figures still agree. Needs four
     pooled connections; `concurrent=False` runs everything on one.
+    `zone_arithmetic=False` always converts with AT TIME ZONE instead of adding the
+    period's fixed UTC offset (the slower path the fast one must agree with).
     """
     as_of = as_of or datetime.now(UTC)
-    offset = _fixed_offset(period)
+    offset = _fixed_offset(period) if zone_arithmetic else None
     hours_sql = _HOURS.format(local=_LOCAL_FIXED if offset is not None else _LOCAL_ZONE)
     heavy: list[tuple[str, list[Any]]] = [(_CUBE, [period.start, period.end, as_of]),
              (hours_sql, [period.start, period.end, offset if offset is not None else TIMEZONE]),
