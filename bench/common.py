@@ -6,6 +6,8 @@ import contextlib
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,3 +43,16 @@ def pct(values: list[float], p: float) -> float:
 def summary(values: list[float]) -> str:
     return (f"p50 {pct(values, 50):7.3f} ms   p99 {pct(values, 99):7.3f} ms   "
             f"mean {statistics.fmean(values):7.3f} ms   n={len(values)}")
+
+
+def demo_city(url: str, label: str) -> tuple[dict[str, str], str]:
+    """Seed the demo city (no tickets) with the real CLI; returns the environment
+    for `pantau serve` on `url` (SLA scans off, so they do not skew timings) and
+    the path of the `pantau` command."""
+    env = {**os.environ, "DATABASE_URL": url, "PANTAU_LOG_FORMAT": "json",
+           "PANTAU_SLA_SCAN_SECONDS": "0"}
+    pantau = str(Path(sys.executable).parent / "pantau")
+    print(f"{label} bench: seeding the demo city ...", flush=True)
+    subprocess.run([pantau, "seed", "demo", "--tickets", "0"], env=env, check=True,
+                   capture_output=True)
+    return env, pantau

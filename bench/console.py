@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 import asyncpg
 
-from bench.common import bench_database, pct
+from bench.common import bench_database, demo_city, pct
 from bench.events import free_port, wait_up
 from bench.tickets import seed
 from db import migrate
@@ -208,12 +208,7 @@ async def inject(app: Any, rate: float, stop: asyncio.Event) -> None:
 async def main(open_target: int, rate: float, presses: int) -> None:
     with bench_database() as url:
         await migrate.upgrade(url)
-        env = {**os.environ, "DATABASE_URL": url, "PANTAU_LOG_FORMAT": "json",
-               "PANTAU_SLA_SCAN_SECONDS": "0"}
-        pantau = str(Path(sys.executable).parent / "pantau")
-        print("console bench: seeding the demo city ...", flush=True)
-        subprocess.run([pantau, "seed", "demo", "--tickets", "0"], env=env, check=True,
-                       capture_output=True)
+        env, pantau = demo_city(url, "console")
         await seed(url, int(open_target / OPEN_SHARE))
         conn = await asyncpg.connect(url)
         open_now = await conn.fetchval("SELECT count(*) FROM tickets WHERE status NOT IN"

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 import asyncpg
 
-from bench.common import bench_database, pct
+from bench.common import bench_database, demo_city, pct
 from bench.events import free_port, wait_up
 from db import migrate
 
@@ -195,12 +195,7 @@ def pgbench_tps(url: str, seconds: int, clients: int) -> float:
 async def main(n: int, seconds: int, clients: int, samples: int) -> None:
     with bench_database() as url:
         await migrate.upgrade(url)
-        env = {**os.environ, "DATABASE_URL": url, "PANTAU_LOG_FORMAT": "json",
-               "PANTAU_SLA_SCAN_SECONDS": "0"}
-        pantau = str(Path(sys.executable).parent / "pantau")
-        print("tickets bench: seeding the demo city ...", flush=True)
-        subprocess.run([pantau, "seed", "demo", "--tickets", "0"], env=env, check=True,
-                       capture_output=True)
+        env, pantau = demo_city(url, "tickets")
         await seed(url, n)
         port = free_port()
         server = subprocess.Popen([pantau, "serve", "--port", str(port)], env=env,

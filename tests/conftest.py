@@ -11,7 +11,7 @@ import asyncio
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from db import migrate
@@ -153,14 +154,37 @@ class Api:
                                              headers=self._headers(token))
 
 
+async def start_app(db_url: str, *, port: int = 0, start_streams: bool = False,
+                    prepare: Callable[[web.Application], None] | None = None) -> TestServer:
+    """The real application on 127.0.0.1:port (0 = any free port) against `db_url`;
+    `prepare` may adjust the app (e.g. faster timers) before it starts."""
+    from server.app import create_app
+
+    app = create_app(Settings(database_url=db_url, log_format="text",
+                              start_streams=start_streams))
+    if prepare is not None:
+        prepare(app)
+    srv = TestServer(app, host="127.0.0.1", port=port)
+    await srv.start_server()
+    return srv
+
+
+def base_of(srv: TestServer) -> str:
+    return str(srv.make_url("")).rstrip("/")
+
+
 @pytest.fixture
 async def server(db_url: str) -> AsyncIterator[TestServer]:
     """The real application on a real port, against this test's database."""
-    from server.app import create_app
+    srv = await start_app(db_url)
+    yield srv
+    await srv.close()
 
-    app = create_app(Settings(database_url=db_url, log_format="text", start_streams=False))
-    srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server()
+
+@pytest.fixture
+async def streams_server(db_url: str) -> AsyncIterator[TestServer]:
+    """The application with the camera relay running (the `server` fixture has none)."""
+    srv = await start_app(db_url, start_streams=True)
     yield srv
     await srv.close()
 
@@ -168,7 +192,7 @@ async def server(db_url: str) -> AsyncIterator[TestServer]:
 @pytest.fixture
 async def api(server: TestServer) -> AsyncIterator[Api]:
     async with aiohttp.ClientSession() as session:
-        yield Api(str(server.make_url("")).rstrip("/"), session)
+        yield Api(base_of(server), session)
 
 
 async def next_event(ws: aiohttp.ClientWebSocketResponse, kind: str | None = None,

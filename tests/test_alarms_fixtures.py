@@ -15,12 +15,12 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from server.alarms.client import DeviceClient
 from server.alarms.config import AlarmConfig, alarm_config_key
-from server.settings import Settings
-from tests.conftest import Api
+from tests.conftest import Api, start_app
 
 
 def fast_config(**overrides: Any) -> AlarmConfig:
@@ -34,12 +34,10 @@ def fast_config(**overrides: Any) -> AlarmConfig:
 
 @asynccontextmanager
 async def running_server(db_url: str, cfg: AlarmConfig) -> AsyncIterator[TestServer]:
-    from server.app import create_app
+    def configure(app: web.Application) -> None:
+        app[alarm_config_key] = cfg
 
-    app = create_app(Settings(database_url=db_url, log_format="text", start_streams=False))
-    app[alarm_config_key] = cfg
-    srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server()
+    srv = await start_app(db_url, prepare=configure)
     try:
         yield srv
     finally:

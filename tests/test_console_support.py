@@ -13,21 +13,15 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from server.settings import Settings
+from tests.conftest import base_of, start_app
 
 
 async def start_server(db_url: str, port: int = 0) -> TestServer:
     """The real application on 127.0.0.1:port (0 = any free port)."""
-    from server.app import create_app
-
-    app = create_app(Settings(database_url=db_url, log_format="text", start_streams=False))
-    srv = TestServer(app, host="127.0.0.1", port=port)
-    await srv.start_server()
-    return srv
+    return await start_app(db_url, port=port)
 
 
-def base_url(srv: TestServer) -> str:
-    return str(srv.make_url("")).rstrip("/")
+base_url = base_of
 
 
 async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0,

@@ -18,12 +18,10 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestServer
 
 from db import migrate
 from db.embedded import EmbeddedPostgres
-from server.settings import Settings
-from tests.conftest import Api, next_event
+from tests.conftest import Api, base_of, next_event, start_app
 
 PANTAU = str(Path(sys.executable).parent / "pantau")
 
@@ -199,12 +197,8 @@ async def own_cluster(private_dir: Path) -> AsyncIterator[tuple[EmbeddedPostgres
 async def test_database_outage_gives_503_then_recovers_and_replays(
         own_cluster: tuple[EmbeddedPostgres, str]) -> None:
     cluster, url = own_cluster
-    from server.app import create_app
-
-    app = create_app(Settings(database_url=url, log_format="text", start_streams=False))
-    srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server()
-    base = str(srv.make_url("")).rstrip("/")
+    srv = await start_app(url)
+    base = base_of(srv)
     try:
         async with aiohttp.ClientSession() as session:
             api = Api(base, session)

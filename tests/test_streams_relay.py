@@ -19,23 +19,10 @@ from PIL import Image
 
 from server.auth import issue_wall_token
 from server.keys import pool_key, services_key
-from server.settings import Settings
-from tests.conftest import Api, next_event
+from tests.conftest import Api, next_event, start_app
 from tests.rtsp_camera import RtspCamera, free_port
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-async def streams_server(db_url: str) -> AsyncIterator[TestServer]:
-    """The application with the camera relay running (the `server` fixture has none)."""
-    from server.app import create_app
-
-    app = create_app(Settings(database_url=db_url, log_format="text", start_streams=True))
-    srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server()
-    yield srv
-    await srv.close()
 
 
 @pytest.fixture
@@ -241,21 +228,18 @@ async def test_snapshot_is_a_cached_jpeg(sapi: Api) -> None:
 
 async def test_synthetic_clips_are_prepared_before_anyone_watches(
         db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from server.app import create_app
     from streams import synthetic
 
     monkeypatch.setenv("PANTAU_CLIP_CACHE", str(tmp_path))
     synthetic.forget_clips()
-    app = create_app(Settings(database_url=db_url, log_format="text", start_streams=True))
-    srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server()
+    srv = await start_app(db_url, start_streams=True)
     try:
         for _ in range(600):
             if len(list(tmp_path.glob("*.clip"))) == 24:
                 break
             await asyncio.sleep(0.1)
         assert len(list(tmp_path.glob("*.clip"))) == 24
-        relay = app[services_key]["streams"].relay
+        relay = srv.app[services_key]["streams"].relay
         assert not relay.feeds  # prepared, not started: sources wait for a viewer
     finally:
         await srv.close()

@@ -10,14 +10,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestServer
 from tortoise.transactions import in_transaction
 
 from server.tickets import sla
 from server.tickets.calendar import JAKARTA, add_working_days, is_working_day
 from server.tickets.scheduler import scan
 from server.tickets.sla import Policy, due_times
-from tests.conftest import Api, next_event
+from tests.conftest import Api, base_of, next_event, start_app
 
 
 def jkt(*args: int) -> datetime:
@@ -158,15 +157,10 @@ async def fast_sla(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
 async def test_the_server_runs_the_scheduler(fast_sla: None, db_url: str) -> None:
     import aiohttp
 
-    from server.app import create_app
-    from server.settings import Settings
-
-    app = create_app(Settings(database_url=db_url, log_format="text", start_streams=False))
-    srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server()
+    srv = await start_app(db_url)
     try:
         async with aiohttp.ClientSession() as session:
-            api = Api(str(srv.make_url("")).rstrip("/"), session)
+            api = Api(base_of(srv), session)
             token = await api.login("dsdabm.staff")
             ws = await api.ws(token=token)
             await ws.receive_json()

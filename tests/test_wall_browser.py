@@ -19,8 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from server.auth import issue_wall_token
 from server.keys import pool_key, services_key
-from server.settings import Settings
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, start_app
 from tests.rtsp_camera import RtspCamera
 from tests.test_wall_api import pantau
 
@@ -32,17 +31,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
-
-
-@pytest.fixture
-async def streams_server(db_url: str) -> AsyncIterator[TestServer]:
-    from server.app import create_app
-
-    app = create_app(Settings(database_url=db_url, log_format="text", start_streams=True))
-    srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server()
-    yield srv
-    await srv.close()
 
 
 @pytest.fixture
@@ -243,13 +231,7 @@ async def test_alarm_pops_up_with_its_nearest_cameras_until_acknowledged(
 
 
 async def test_wall_recovers_by_itself_after_a_server_restart(db_url: str) -> None:
-    from server.app import create_app
-
-    def app() -> Any:
-        return create_app(Settings(database_url=db_url, log_format="text", start_streams=True))
-
-    srv = TestServer(app(), host="127.0.0.1")
-    await srv.start_server()
+    srv = await start_app(db_url, start_streams=True)
     port = srv.port
     async with playwright_api.async_playwright() as pw:
         chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -263,8 +245,7 @@ async def test_wall_recovers_by_itself_after_a_server_restart(db_url: str) -> No
                                    and all(t["frames"] > 5 for t in ts), 30, "wall playing")
             await srv.close()
             await asyncio.sleep(1.0)
-            srv = TestServer(app(), host="127.0.0.1", port=port)
-            await srv.start_server()
+            srv = await start_app(db_url, port=port, start_streams=True)
             t0 = time.monotonic()
             before = {t["camera"]: t["frames"] for t in await tile_info(page)}
             await wait_for(page, lambda ts: all(t["frames"] > before[t["camera"]] + 5
