@@ -110,6 +110,26 @@ async def assign(shift_id: int, username: str, role: str | None, actor: Actor) -
     return payload
 
 
+async def _handed_over(tx: Any, shift: Any, leaving: dict[str, Any],
+                       arriving: dict[str, Any], fields: tuple[str, str]) -> dict[str, Any]:
+    """`leaving`'s assignment on `shift`, checked that `arriving` may take it over:
+    rostered, not yet checked in, a role `arriving` holds, `arriving` not already on it.
+    `fields` names (leaving, arriving) in the error."""
+    held = await _assignment(tx, shift.id, leaving["id"])
+    if held is None:
+        raise ShiftError(f"{leaving['username']} is not on {shift.label}", "conflict", fields[0])
+    if held["checked_in_at"] is not None:
+        raise ShiftError(f"{leaving['username']} has checked in to {shift.label}",
+                         "conflict", fields[0])
+    if held["role"] not in arriving["roles"]:
+        raise ShiftError(f"{arriving['username']} does not hold the role {held['role']}",
+                         "invalid", fields[1])
+    if await _assignment(tx, shift.id, arriving["id"]) is not None:
+        raise ShiftError(f"{arriving['username']} is already on {shift.label}",
+                         "conflict", fields[1])
+    return held
+
+
 async def swap(shift_id: int, out_username: str, in_username: str, actor: Actor, *,
                other_shift_id: int | None = None, reason: str = "") -> dict[str, Any]:
     """Replace `out` on this shift by `in`, or exchange them between two shifts.
@@ -133,18 +153,7 @@ async def swap(shift_id: int, out_username: str, in_username: str, actor: Actor,
         in_p = await person_by_username(tx, in_username, "in")
         if out_p["id"] == in_p["id"]:
             raise ShiftError("cannot swap a person with themselves", "invalid", "in")
-        out_a = await _assignment(tx, shift.id, out_p["id"])
-        if out_a is None:
-            raise ShiftError(f"{out_p['username']} is not on {shift.label}", "conflict", "out")
-        if out_a["checked_in_at"] is not None:
-            raise ShiftError(f"{out_p['username']} has checked in to {shift.label}",
-                             "conflict", "out")
-        if out_a["role"] not in in_p["roles"]:
-            raise ShiftError(f"{in_p['username']} does not hold the role {out_a['role']}",
-                             "invalid", "in")
-        if await _assignment(tx, shift.id, in_p["id"]) is not None:
-            raise ShiftError(f"{in_p['username']} is already on {shift.label}",
-                             "conflict", "in")
+        out_a = await _handed_over(tx, shift, out_p, in_p, ("out", "in"))
         payload: dict[str, Any] = {
             "shift": shift.label, "out": out_p["username"], "in": in_p["username"],
             "role": out_a["role"], "approved_by": actor.username, "reason": reason,
@@ -152,18 +161,7 @@ async def swap(shift_id: int, out_username: str, in_username: str, actor: Actor,
         if other_shift_id is not None:
             other = locked[other_shift_id]
             _not_closed(other)
-            in_a = await _assignment(tx, other.id, in_p["id"])
-            if in_a is None:
-                raise ShiftError(f"{in_p['username']} is not on {other.label}", "conflict", "in")
-            if in_a["checked_in_at"] is not None:
-                raise ShiftError(f"{in_p['username']} has checked in to {other.label}",
-                                 "conflict", "in")
-            if in_a["role"] not in out_p["roles"]:
-                raise ShiftError(f"{out_p['username']} does not hold the role {in_a['role']}",
-                                 "invalid", "out")
-            if await _assignment(tx, other.id, out_p["id"]) is not None:
-                raise ShiftError(f"{out_p['username']} is already on {other.label}",
-                                 "conflict", "out")
+            in_a = await _handed_over(tx, other, in_p, out_p, ("in", "out"))
             await tx.execute_query(
                 "UPDATE shift_assignments SET person_id = $2, swapped_from_id = $3,"
                 " assigned_by_id = $4 WHERE id = $1",
