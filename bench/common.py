@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
+import aiohttp
 
 from db.embedded import EmbeddedPostgres
 
@@ -45,14 +50,47 @@ def summary(values: list[float]) -> str:
             f"mean {statistics.fmean(values):7.3f} ms   n={len(values)}")
 
 
-def demo_city(url: str, label: str) -> tuple[dict[str, str], str]:
+def demo_city(url: str, label: str) -> dict[str, str]:
     """Seed the demo city (no tickets) with the real CLI; returns the environment
-    for `pantau serve` on `url` (SLA scans off, so they do not skew timings) and
-    the path of the `pantau` command."""
+    for `pantau serve` on `url` (SLA scans off, so they do not skew timings)."""
     env = {**os.environ, "DATABASE_URL": url, "PANTAU_LOG_FORMAT": "json",
            "PANTAU_SLA_SCAN_SECONDS": "0"}
     pantau = str(Path(sys.executable).parent / "pantau")
     print(f"{label} bench: seeding the demo city ...", flush=True)
     subprocess.run([pantau, "seed", "demo", "--tickets", "0"], env=env, check=True,
                    capture_output=True)
-    return env, pantau
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_up(base: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(base + "/healthz") as r:
+                    if r.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise SystemExit("server did not come up")
+
+
+@contextlib.asynccontextmanager
+async def pantau_serve(env: dict[str, str]) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real `pantau serve` process on a free port, as production runs it; yields
+    (base URL, process) once it is healthy and stops it with SIGINT afterwards."""
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "pantau"), "serve", "--port",
+                               str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await wait_up(base)
+        yield base, server
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(15)

@@ -21,8 +21,6 @@ import asyncio
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,8 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 import asyncpg
 
-from bench.common import bench_database, demo_city, pct
-from bench.events import free_port, wait_up
+from bench.common import bench_database, demo_city, pantau_serve, pct
 from bench.tickets import seed
 from db import migrate
 
@@ -208,27 +205,19 @@ async def inject(app: Any, rate: float, stop: asyncio.Event) -> None:
 async def main(open_target: int, rate: float, presses: int) -> None:
     with bench_database() as url:
         await migrate.upgrade(url)
-        env, pantau = demo_city(url, "console")
+        env = demo_city(url, "console")
         await seed(url, int(open_target / OPEN_SHARE))
         conn = await asyncpg.connect(url)
         open_now = await conn.fetchval("SELECT count(*) FROM tickets WHERE status NOT IN"
                                        " ('resolved', 'closed', 'rejected', 'merged')")
         await conn.close()
-        port = free_port()
-        server = subprocess.Popen([pantau, "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            await wait_up(base)
+        async with pantau_serve(env) as (base, _):
             async with aiohttp.ClientSession() as session:
                 token = await login(session, base, "operator")
             seconds = presses * 0.07 + 3
             generator_cmd = [sys.executable, __file__, "--generate", base, "--rate", str(rate),
                              "--seconds", str(seconds)]
             result = await drive_console(base, token, presses, rate, generator_cmd)
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(15)
     lat = result["latencies"]
     gen = result["generator"]
     print(f"console: {open_now:,} open tickets in the database, {result['rows']:,} rows loaded;"

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 import asyncpg
 
-from bench.common import bench_database, pct, summary
+from bench.common import bench_database, pantau_serve, pct, summary
 from db import migrate
 
 
@@ -85,23 +82,6 @@ async def full_latency(url: str, base: str, n: int) -> list[float]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_up(base: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(base + "/healthz") as r:
-                    if r.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise SystemExit("server did not come up")
-
-
 async def main(n: int) -> None:
     with bench_database() as url:
         await migrate.upgrade(url)
@@ -110,18 +90,10 @@ async def main(n: int) -> None:
         pantau = str(Path(sys.executable).parent / "pantau")
         subprocess.run([pantau, "user", "add", "bench", "--name", "Bench", "--role",
                         "supervisor"], env=env, capture_output=True)
-        port = free_port()
-        server = subprocess.Popen([pantau, "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            await wait_up(base)
+        async with pantau_serve(env) as (base, _):
             await raw_latency(url, 100)  # warm-up
             raw = await raw_latency(url, n)
             full = await full_latency(url, base, n)
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(15)
     print(f"events: {n} per path, sequential, on {os.cpu_count()} cores")
     print(f"  raw INSERT+NOTIFY -> LISTEN      {summary(raw)}")
     print(f"  append -> hub -> WebSocket       {summary(full)}")

@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -30,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 import asyncpg
 
-from bench.common import bench_database, pct, summary
-from bench.events import free_port, raw_latency, wait_up
+from bench.common import bench_database, pantau_serve, pct, summary
+from bench.events import raw_latency
 from db import migrate
 from server.alarms.client import DeviceClient, PressResult
 
@@ -173,19 +171,10 @@ async def main(devices: int, total: int) -> None:
         await migrate.upgrade(url)
         units = await prepare(url, devices)
         env = {**os.environ, "DATABASE_URL": url, "PANTAU_LOG_FORMAT": "json"}
-        pantau = str(Path(sys.executable).parent / "pantau")
-        port = free_port()
-        server = subprocess.Popen([pantau, "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            await wait_up(base)
+        async with pantau_serve(env) as (base, server):
             await raw_latency(url, 100)  # warm-up
             raw = await raw_latency(url, 1000)
             r = await run(url, base, units, total, server.pid)
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(15)
     burst: list[float] = r["burst"]  # type: ignore[assignment]
     unloaded: list[float] = r["unloaded"]  # type: ignore[assignment]
     print(f"panic burst: {r['pressed']} alarms from {devices} devices "

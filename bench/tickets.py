@@ -26,7 +26,6 @@ import asyncio
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,8 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 import asyncpg
 
-from bench.common import bench_database, demo_city, pct
-from bench.events import free_port, wait_up
+from bench.common import bench_database, demo_city, pantau_serve, pct
 from db import migrate
 
 BATCH = 50_000
@@ -195,14 +193,9 @@ def pgbench_tps(url: str, seconds: int, clients: int) -> float:
 async def main(n: int, seconds: int, clients: int, samples: int) -> None:
     with bench_database() as url:
         await migrate.upgrade(url)
-        env, pantau = demo_city(url, "tickets")
+        env = demo_city(url, "tickets")
         await seed(url, n)
-        port = free_port()
-        server = subprocess.Popen([pantau, "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            await wait_up(base)
+        async with pantau_serve(env) as (base, _):
             async with aiohttp.ClientSession() as session:
                 async with session.post(base + "/api/auth/login", json={
                         "username": "operator", "password": "pantau-demo"}) as r:
@@ -217,9 +210,6 @@ async def main(n: int, seconds: int, clients: int, samples: int) -> None:
                 text = await timed_gets(session, text_url, token, max(20, samples // 5))
             rps, failed = await open311_throughput(base, seconds, clients)
             ceiling = await http_ceiling(base, seconds, clients)
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(15)
         tps = pgbench_tps(url, seconds, clients)
     p95_first, p95_filtered = pct(first, 95), pct(filtered, 95)
     ratio = rps / tps
