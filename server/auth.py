@@ -104,8 +104,6 @@ async def authenticate(request: web.Request) -> Principal | None:
     """The request's principal, or None when it carries no credential; 401 on a bad one."""
     if principal_key in request:
         return request[principal_key]
-    if "principal" in request:  # set by a handler that authenticated a device itself
-        return request["principal"]  # type: ignore[no-any-return]
     if "X-Pantau-Device" in request.headers:
         # Panic-button devices sign every request instead of holding a token.
         from server.alarms.signing import authenticate_device
@@ -175,9 +173,7 @@ def public(handler: Handler) -> Handler:
 
 
 def principal_of(request: web.Request) -> Principal:
-    if principal_key in request:
-        return request[principal_key]
-    return request["principal"]  # type: ignore[no-any-return]
+    return request[principal_key]
 
 
 async def issue_person_token(pool: Any, person_id: int, ttl: timedelta,
