@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -84,8 +85,10 @@ async def pantau_serve(env: dict[str, str]) -> AsyncIterator[tuple[str, subproce
     """A real `pantau serve` process on a free port, as production runs it; yields
     (base URL, process) once it is healthy and stops it with SIGINT afterwards."""
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).parent / "pantau"), "serve", "--port",
-                               str(port)], env=env, stdout=subprocess.DEVNULL,
+    # PANTAU_BENCH_WRAP runs the server under a profiler, e.g. "py-spy record -o s.svg --".
+    wrap = shlex.split(os.environ.get("PANTAU_BENCH_WRAP", ""))
+    server = subprocess.Popen([*wrap, str(Path(sys.executable).parent / "pantau"), "serve",
+                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"

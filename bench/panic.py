@@ -103,6 +103,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU of every postgres process on the machine (the bench's cluster is the
+    only busy one), to show where a burst's time goes beside the server's."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def latencies(results: list[PressResult], console: Console) -> list[float]:
     return [(console.arrived[r.alarm_id] - r.started) * 1000 for r in results
             if r.alarm_id in console.arrived]
@@ -136,9 +150,11 @@ async def run(url: str, base: str, units: list[tuple[str, str]], total: int,
 
         started = time.perf_counter()
         cpu_before = cpu_seconds(server_pid)
+        pg_before, own_before = postgres_cpu_seconds(), time.process_time()
         results = [r for rs in await asyncio.gather(*(device(c) for c in clients)) for r in rs]
         confirmed_in = time.perf_counter() - started
         server_cpu = cpu_seconds(server_pid) - cpu_before
+        pg_cpu, own_cpu = postgres_cpu_seconds() - pg_before, time.process_time() - own_before
         ids = {r.alarm_id for r in results}
         await console.wait_for(ids, 30)
         await asyncio.sleep(1.0)  # late duplicates would show up here
@@ -159,7 +175,7 @@ async def run(url: str, base: str, units: list[tuple[str, str]], total: int,
         "duplicated": sum(n - 1 for i, n in console.deliveries.items() if i in ids and n > 1),
         "retried": sum(1 for r in results if r.attempts > 1),
         "burst": burst, "unloaded": unloaded, "confirmed_in": confirmed_in,
-        "server_cpu": server_cpu,
+        "server_cpu": server_cpu, "pg_cpu": pg_cpu, "bench_cpu": own_cpu,
         "unloaded_ack": [(r.finished - r.started) * 1000 for r in single],
         "burst_ack": [(r.finished - r.started) * 1000 for r in results],
     }
@@ -188,6 +204,9 @@ async def main(devices: int, total: int) -> None:
     print(f"  server process CPU during the burst {cpu:.2f} s "
           f"= {cpu * 1000 / max(1, int(r['confirmed'])):.1f} ms per alarm "  # type: ignore[call-overload]
           f"(HTTP, auth, alarm + ticket transaction, hub fan-out, contact outbox)")
+    n = max(1, int(r["confirmed"]))  # type: ignore[call-overload]
+    print(f"  beside it, per alarm: Postgres {r['pg_cpu'] * 1000 / n:.1f} ms, "  # type: ignore[operator]
+          f"this bench's 100 devices + console {r['bench_cpu'] * 1000 / n:.1f} ms")  # type: ignore[operator]
     for failure in r["failures"][:5]:  # type: ignore[index]
         print(f"  failed: {failure}")
     print(f"  raw INSERT+NOTIFY -> LISTEN            {summary(raw)}")

@@ -75,7 +75,8 @@ async def test_a_press_reaches_every_console_and_wall_with_its_p1_ticket(
         assert linked["id"] == alarm_id
         assert linked["ticket_reference"].startswith("BDG-") and linked["ticket_id"]
         await ws.close()
-    assert result.body["alarm"]["ticket_reference"].startswith("BDG-")
+    # the device is answered as soon as the alarm is out, before its ticket exists
+    assert result.body["alarm"]["ticket_reference"] is None
     # a wall (re)loading its page lists the open alarms too
     status, listed = await api.get("/api/alarms", token=wall_token)
     assert status == 200 and [a["id"] for a in listed] == [alarm_id]
@@ -201,8 +202,10 @@ async def test_escalation_timeline_stops_at_acknowledgement(alarm_api: MakeApi) 
     assert esc1 < esc2
     assert detail["escalation_level"] == 2
     _, handled_detail = await api.get(f"/api/alarms/{handled}", token=op)
-    assert [s["kind"] for s in handled_detail["timeline"]] == [
-        "alarm.raised", "alarm.ticket_linked", "alarm.acknowledged"]
+    # the ticket is linked in the background, before or after the acknowledgement
+    kinds = [s["kind"] for s in handled_detail["timeline"]]
+    assert kinds[0] == "alarm.raised" and sorted(kinds[1:]) == [
+        "alarm.acknowledged", "alarm.ticket_linked"]
     assert handled_detail["escalation_level"] == 0
     # acknowledging late is still allowed, and stops nothing already recorded
     assert (await api.post(f"/api/alarms/{ignored}/acknowledge", token=op))[0] == 200

@@ -5,23 +5,21 @@
 
 Every step is one transaction: a conditional UPDATE (so two operators clicking
 at once, or the escalation task, can never both win) and one event appended
-last. Raising writes the alarm, its contact outbox and `alarm.raised` in one
-short transaction (what every console and wall must get within seconds) and then
-links the P1 ticket through the tickets' intake; the timers repair a missing link.
+last. Raising is server/alarms/raising.py: presses are group-committed (the
+alarm, its contact outbox and `alarm.raised`), and the P1 ticket is linked right
+after through the tickets' intake (`link_ticket` here); the timers repair a
+missing link.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from db import events
-from server.alarms.contacts import message_body
-from server.alarms.geo import EARTH_RADIUS_M, NEAREST_CAMERAS
 from server.tickets.intake import NewTicket, create_ticket
 
 OUTCOMES = ("resolved", "false_alarm")
@@ -149,87 +147,12 @@ async def device_back_online(tx: BaseDBAsyncClient, device: dict[str, Any], acto
                              "offline_since": _iso(device["was_offline_since"])})
 
 
-# The nearest cameras are ranked in the INSERT itself (haversine in SQL, see
-# server/alarms/geo.py for the same formula): one round trip fewer on the path
-# every alarm takes.
-_INSERT_ALARM = f"""
-WITH alarm AS (
-    INSERT INTO panic_alarms (device_id, idempotency_key, lat, lon, nearest_cameras)
-    SELECT $1, $2, $3::float8, $4::float8, COALESCE((
-        SELECT jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name,
-                                            'distance_m', round(c.metres)::int)
-                         ORDER BY c.metres, c.code)
-        FROM (SELECT code, name, {EARTH_RADIUS_M} * 2 * asin(least(1, sqrt(
-                     sin(radians(lat - $3::float8) / 2) ^ 2
-                     + cos(radians($3::float8)) * cos(radians(lat))
-                       * sin(radians(lon - $4::float8) / 2) ^ 2))) AS metres
-              FROM cameras WHERE enabled
-              ORDER BY metres, code LIMIT {NEAREST_CAMERAS}) c), '[]'::jsonb)
-    ON CONFLICT (device_id, idempotency_key) DO NOTHING
-    RETURNING id, raised_at, nearest_cameras),
-outbox AS (
-    -- one message per contact of the owner, in the same statement
-    INSERT INTO alarm_notifications (alarm_id, contact_name, channel, address, body)
-    SELECT alarm.id, c.name, COALESCE(c.channel, 'sms'), c.phone, $6
-    FROM alarm, jsonb_to_recordset($5::jsonb) AS c(name text, phone text, channel text))
-SELECT id, raised_at, nearest_cameras FROM alarm
-"""
-
 _LINK_TICKET = """
 UPDATE panic_alarms SET ticket_id = $2 WHERE id = $1
 RETURNING id, status, lat, lon, raised_at, acknowledged_at, dispatched_at, resolved_at,
           dispatch_unit, dispatch_note, resolution_note, escalation_level, escalated_at,
           nearest_cameras, ticket_id
 """
-
-async def raise_alarm(device_id: int, idempotency_key: str, *, signature: str | None,
-                      lat: float | None = None, lon: float | None = None,
-                      actor: str) -> tuple[dict[str, Any], bool]:
-    """Raise an alarm for a device, once per idempotency key.
-
-    Returns (alarm, created). A retry with the same key, even one racing the first
-    attempt, gets the existing alarm: the INSERT waits on the unique index until
-    the other transaction commits, then does nothing and we read the winner.
-
-    The alarm, its contact outbox and `alarm.raised` commit first, in a short
-    transaction, so every console and wall has the alarm before anything slower
-    happens; the linked P1 ticket follows at once in its own transaction
-    (`link_ticket`), and the alarm timers repair any alarm left without one (a
-    process that died between the two), so an alarm never stays ticketless.
-    """
-    async with in_transaction() as tx:
-        device = await touch_device(tx, device_id, signature)
-        a_lat = lat if lat is not None else device["lat"]
-        a_lon = lon if lon is not None else device["lon"]
-        contacts = device["contacts"]
-        if isinstance(contacts, str):
-            contacts = json.loads(contacts)
-        # The message says when, in Asia/Jakarta; now() and raised_at differ by ms.
-        local = (datetime.now(UTC) + timedelta(hours=7)).strftime("%H:%M")
-        rows = await tx.execute_query_dict(_INSERT_ALARM, [
-            device_id, idempotency_key, a_lat, a_lon, json.dumps(contacts or []),
-            message_body(device["owner_name"], device["address"], local)])
-        if not rows:  # this key's alarm exists: answer with it
-            existing = await tx.execute_query_dict(
-                ALARM_SELECT + " WHERE a.device_id = $1 AND a.idempotency_key = $2",
-                [device_id, idempotency_key])
-            await device_back_online(tx, device, actor)
-            return alarm_json(existing[0]), False
-        alarm_id = int(rows[0]["id"])
-        alarm = alarm_json({
-            **rows[0], "status": "raised", "lat": a_lat, "lon": a_lon,
-            "acknowledged_at": None, "dispatched_at": None, "resolved_at": None,
-            "dispatch_unit": "", "dispatch_note": "", "resolution_note": "",
-            "escalation_level": 0, "escalated_at": None, "ticket_id": None,
-            "ticket_reference": None, "device_code": device["code"],
-            "owner_name": device["owner_name"], "owner_kind": device["owner_kind"],
-            "address": device["address"], "district_id": device["district_id"],
-            "acknowledged_by": None, "dispatched_by": None, "resolved_by": None})
-        await device_back_online(tx, device, actor)
-        await events.append(tx, "alarm.raised", "alarm", alarm_id, actor, {"alarm": alarm})
-    linked = await link_ticket(alarm_id, actor)
-    return linked or alarm, True
-
 
 _UNLINKED = """
 SELECT a.id, a.lat, a.lon, d.code, d.owner_name, d.address,
@@ -262,7 +185,7 @@ async def link_ticket(alarm_id: int, actor: str) -> dict[str, Any] | None:
 
 
 async def link_missing_tickets(older_than_s: float = 2.0, limit: int = 50) -> int:
-    """Repair: link a ticket to every alarm still without one (see raise_alarm)."""
+    """Repair: link a ticket to every alarm still without one (see server/alarms/raising.py)."""
     async with in_transaction() as tx:
         rows = await tx.execute_query_dict(
             "SELECT id FROM panic_alarms WHERE ticket_id IS NULL"

@@ -1,9 +1,11 @@
-"""The alarm timers inside every server process, as one cleanup_ctx.
+"""The alarm tasks inside every server process, as one cleanup_ctx.
 
-Two tasks: one for timers (escalation, devices going offline, purging old replay
-nonces) and one that sends contact messages, so a slow SMS gateway never delays
-an escalation. Both only act through conditional updates / SKIP LOCKED, so any
-number of server processes can run them at once. While Postgres is away they log
+The raiser (group commit of device presses) and the ticket linker behind it
+(server/alarms/raising.py); one task for timers (escalation, devices going
+offline, purging old replay nonces) and one that sends contact messages, so a
+slow SMS gateway never delays an escalation. The last two only act through
+conditional updates / SKIP LOCKED, so any number of server processes can run
+them at once. While Postgres is away they log
 and keep trying; nothing is held in memory that the database does not also hold.
 """
 
@@ -23,10 +25,13 @@ from server.alarms.contacts import send_due
 from server.alarms.devices import mark_offline
 from server.alarms.escalation import escalate_due
 from server.alarms.lifecycle import link_missing_tickets
+from server.alarms.raising import AlarmRaiser, TicketLinker
+from server.keys import pool_key
 
 log = logging.getLogger("pantau.alarms")
 
 outbox_wake_key = web.AppKey("alarm_outbox_wake", asyncio.Event)
+raiser_key = web.AppKey("alarm_raiser", AlarmRaiser)
 PURGE_EVERY_S = 10.0
 
 
@@ -88,9 +93,16 @@ async def _sender(cfg: AlarmConfig, wake: asyncio.Event) -> None:
 
 async def alarm_scheduler(app: web.Application) -> AsyncIterator[None]:
     cfg = app[alarm_config_key]
+    linker = TicketLinker()
+    raiser = AlarmRaiser(app[pool_key], linker=linker)
+    app[raiser_key] = raiser
+    linker.start()
+    raiser.start()
     tasks = [asyncio.create_task(_timers(cfg), name="pantau-alarm-timers"),
              asyncio.create_task(_sender(cfg, app[outbox_wake_key]), name="pantau-alarm-sender")]
     yield
+    await raiser.stop()
+    await linker.stop()
     for task in tasks:
         task.cancel()
     for task in tasks:

@@ -7,8 +7,9 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
 from aiohttp import web
@@ -63,6 +64,15 @@ async def serve_until_stopped(settings: Settings,
         await runner.cleanup()
 
 
+def run_server(main: Coroutine[Any, Any, None]) -> None:
+    """Run the server on uvloop: its event loop and socket transports cost about
+    half of asyncio's per request, and asyncpg is built for it."""
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
+
+
 @click.command("serve", context_settings=CONTEXT_SETTINGS)
 @_server_options
 def serve(database_url: str | None, host: str, port: int) -> None:
@@ -78,7 +88,7 @@ def serve(database_url: str | None, host: str, port: int) -> None:
             raise fail(f"{len(pending)} migration(s) pending: run `pantau db upgrade` first")
         settings.database_url = db.url
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve_until_stopped(settings))
+            run_server(serve_until_stopped(settings))
 
 
 @click.command("up", context_settings=CONTEXT_SETTINGS)
@@ -131,7 +141,7 @@ def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
                 click.echo("\n".join(lines))
 
             with contextlib.suppress(KeyboardInterrupt):
-                asyncio.run(serve_until_stopped(settings, banner))
+                run_server(serve_until_stopped(settings, banner))
         finally:
             # Stop Postgres before saying so: the terminal (or a pipe) may already
             # be gone after Ctrl-C, and a failed echo must not leave it running.

@@ -7,7 +7,7 @@ from tortoise import connections
 
 from server.alarms import lifecycle
 from server.alarms.lifecycle import AlarmError, Replayed
-from server.alarms.scheduler import outbox_wake_key
+from server.alarms.scheduler import outbox_wake_key, raiser_key
 from server.alarms.signing import (
     IDEMPOTENCY_HEADER,
     IDEMPOTENCY_KEY,
@@ -56,7 +56,7 @@ async def raise_alarm(request: web.Request) -> web.Response:
     f.check()
     me = principal_of(request)
     try:
-        alarm, created = await lifecycle.raise_alarm(
+        alarm, created = await request.app[raiser_key].submit(
             me.id, key, signature=request[signature_key], lat=lat, lon=lon,
             actor=me.actor)
     except Replayed:

@@ -1,0 +1,364 @@
+"""Raising panic alarms: every press in one short transaction per batch.
+
+A press must reach every console within milliseconds even when a hundred
+devices press at once, and one transaction per press cannot do that: each costs
+several round trips to Postgres and a WAL flush. So presses are group-committed.
+While one batch is in Postgres, the presses that arrive queue up; the next batch
+takes all of them (up to `max_batch`) in a fixed number of statements. An idle
+server never waits for company: a lone press goes out at once as a batch of one.
+
+Per batch, in one transaction on the raw asyncpg pool:
+  1. lock and touch the devices (in id order, so batches in different server
+     processes cannot deadlock) and spend each request's signature (replay check);
+  2. insert the alarms with their nearest cameras and contact outbox,
+     `ON CONFLICT DO NOTHING` on (device, idempotency key) so a retry gets the
+     existing alarm;
+  3. read the alarms that already existed;
+  4. append `device.online` and `alarm.raised` events.
+A batch that fails for any reason other than the database being away is split
+and each press retried alone, so one bad press cannot fail its neighbours.
+
+The P1 ticket is not on this path: `TicketLinker` creates it right after, one
+alarm at a time in the background, and the alarm timers repair any alarm a dead
+process left without one (lifecycle.link_ticket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+
+from server.alarms.contacts import message_body
+from server.alarms.geo import EARTH_RADIUS_M, NEAREST_CAMERAS
+from server.alarms.lifecycle import ALARM_SELECT, AlarmError, Replayed, alarm_json, link_ticket
+from server.errors import is_db_down
+
+log = logging.getLogger("pantau.alarms")
+
+
+@dataclass(eq=False)
+class Press:
+    """One verified device request to raise an alarm, waiting for its batch."""
+
+    device_id: int
+    key: str
+    signature: str | None
+    lat: float | None
+    lon: float | None
+    actor: str
+    done: asyncio.Future[tuple[dict[str, Any], bool]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.done = asyncio.get_running_loop().create_future()
+
+    def settle(self, result: tuple[dict[str, Any], bool] | BaseException) -> None:
+        if self.done.done():
+            return
+        if isinstance(result, BaseException):
+            self.done.set_exception(result)
+        else:
+            self.done.set_result(result)
+
+
+# 1. Devices, locked in id order, touched; signatures spent. One row per press.
+_TOUCH = """
+WITH input AS (
+    SELECT * FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS i(device_id, signature, n)),
+old AS (
+    SELECT id, offline_since FROM devices
+    WHERE id IN (SELECT device_id FROM input) ORDER BY id FOR NO KEY UPDATE),
+touched AS (
+    UPDATE devices d SET last_seen_at = now(), offline_since = NULL
+    FROM old WHERE d.id = old.id
+    RETURNING d.id, d.code, d.owner_name, d.owner_kind, d.address, d.district_id, d.lat,
+              d.lon, old.offline_since AS was_offline_since),
+nonce AS (
+    INSERT INTO device_request_nonces (device_id, signature)
+    SELECT device_id, signature FROM input JOIN old ON old.id = input.device_id
+    WHERE signature IS NOT NULL
+    ON CONFLICT (device_id, signature) DO NOTHING
+    RETURNING device_id, signature)
+SELECT input.n, touched.*,
+       input.signature IS NULL OR EXISTS (
+           SELECT 1 FROM nonce WHERE nonce.device_id = input.device_id
+                                 AND nonce.signature = input.signature) AS fresh
+FROM input JOIN touched ON touched.id = input.device_id
+"""
+
+# 2. The alarms (nearest cameras ranked in SQL: the haversine of
+# server/alarms/geo.py) and one outbox message per contact of each owner.
+_INSERT = f"""
+WITH input AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::text[])
+        AS i(device_id, key, lat, lon, body)),
+alarm AS (
+    INSERT INTO panic_alarms (device_id, idempotency_key, lat, lon, nearest_cameras)
+    SELECT i.device_id, i.key, i.lat, i.lon, COALESCE((
+        SELECT jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name,
+                                            'distance_m', round(c.metres)::int)
+                         ORDER BY c.metres, c.code)
+        FROM (SELECT code, name, {EARTH_RADIUS_M} * 2 * asin(least(1, sqrt(
+                     sin(radians(lat - i.lat) / 2) ^ 2
+                     + cos(radians(i.lat)) * cos(radians(lat))
+                       * sin(radians(lon - i.lon) / 2) ^ 2))) AS metres
+              FROM cameras WHERE enabled
+              ORDER BY metres, code LIMIT {NEAREST_CAMERAS}) c), '[]'::jsonb)
+    FROM input i
+    ON CONFLICT (device_id, idempotency_key) DO NOTHING
+    RETURNING id, device_id, idempotency_key, raised_at, nearest_cameras),
+outbox AS (
+    INSERT INTO alarm_notifications (alarm_id, contact_name, channel, address, body)
+    SELECT alarm.id, c.name, COALESCE(c.channel, 'sms'), c.phone, i.body
+    FROM alarm
+    JOIN input i ON i.device_id = alarm.device_id AND i.key = alarm.idempotency_key
+    JOIN devices d ON d.id = alarm.device_id,
+    jsonb_to_recordset(d.contacts) AS c(name text, phone text, channel text))
+SELECT id, device_id, idempotency_key, raised_at, nearest_cameras FROM alarm
+"""
+
+# 3. Alarms an earlier attempt of the same press already raised.
+_EXISTING = """
+SELECT a.id, a.device_id, a.idempotency_key FROM panic_alarms a
+JOIN unnest($1::int[], $2::text[]) AS k(device_id, key)
+  ON a.device_id = k.device_id AND a.idempotency_key = k.key
+"""
+
+# 4. Events, numbered at COMMIT in this order (db/events.py).
+_EVENTS = """
+INSERT INTO events (kind, subject_type, subject_id, actor, payload)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+"""
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+Outcome = tuple[dict[str, Any], bool] | BaseException
+
+
+async def raise_batch(conn: asyncpg.Connection, presses: list[Press]) -> list[Outcome]:
+    """Raise every press in one transaction; each press's (alarm, created) or the
+    exception its request gets (AlarmError, Replayed), in order.
+
+    Presses must be distinct by (device, key) and by (device, signature); the
+    caller (AlarmRaiser) keeps repeats for the next batch. Raises on a database
+    failure, having stored nothing, so the caller can retry the presses.
+    """
+    outcome: dict[int, Outcome] = {}
+    event_rows: list[tuple[str, str, str, str, str]] = []
+    async with conn.transaction():
+        devices = {int(r["n"]) - 1: r for r in await conn.fetch(
+            _TOUCH, [p.device_id for p in presses], [p.signature for p in presses])}
+        online_told: set[int] = set()
+        go: list[int] = []
+        for i, p in enumerate(presses):
+            d = devices.get(i)
+            if d is None:
+                outcome[i] = AlarmError(401, "unknown device")
+            elif not d["fresh"]:
+                outcome[i] = Replayed()
+            else:
+                go.append(i)
+            if d is not None and d["was_offline_since"] is not None \
+                    and d["id"] not in online_told:
+                online_told.add(d["id"])
+                event_rows.append(("device.online", "device", str(d["id"]), p.actor, json.dumps(
+                    {"device": d["code"], "owner_name": d["owner_name"],
+                     "offline_since": _iso(d["was_offline_since"])})))
+        # The message says when, in Asia/Jakarta; now() and raised_at differ by ms.
+        local = (datetime.now(UTC) + timedelta(hours=7)).strftime("%H:%M")
+        where = {i: (presses[i].lat if presses[i].lat is not None else devices[i]["lat"],
+                     presses[i].lon if presses[i].lon is not None else devices[i]["lon"])
+                 for i in go}
+        made = {(int(r["device_id"]), r["idempotency_key"]): r for r in await conn.fetch(
+            _INSERT, [presses[i].device_id for i in go], [presses[i].key for i in go],
+            [where[i][0] for i in go], [where[i][1] for i in go],
+            [message_body(devices[i]["owner_name"], devices[i]["address"], local)
+             for i in go])} if go else {}
+        again = [i for i in go if (presses[i].device_id, presses[i].key) not in made]
+        existing: dict[tuple[int, str], dict[str, Any]] = {}
+        if again:
+            found = await conn.fetch(_EXISTING, [presses[i].device_id for i in again],
+                                     [presses[i].key for i in again])
+            full = {int(r["id"]): alarm_json(dict(r)) for r in await conn.fetch(
+                ALARM_SELECT + " WHERE a.id = ANY($1::bigint[])", [r["id"] for r in found])}
+            existing = {(int(r["device_id"]), r["idempotency_key"]): full[int(r["id"])]
+                        for r in found}
+        for i in go:
+            p, d = presses[i], devices[i]
+            row = made.get((p.device_id, p.key))
+            if row is None:
+                outcome[i] = (existing[(p.device_id, p.key)], False)
+                continue
+            alarm = alarm_json({
+                **row, "status": "raised", "lat": where[i][0], "lon": where[i][1],
+                "acknowledged_at": None, "dispatched_at": None, "resolved_at": None,
+                "dispatch_unit": "", "dispatch_note": "", "resolution_note": "",
+                "escalation_level": 0, "escalated_at": None, "ticket_id": None,
+                "ticket_reference": None, "device_code": d["code"],
+                "owner_name": d["owner_name"], "owner_kind": d["owner_kind"],
+                "address": d["address"], "district_id": d["district_id"],
+                "acknowledged_by": None, "dispatched_by": None, "resolved_by": None})
+            outcome[i] = (alarm, True)
+            event_rows.append(("alarm.raised", "alarm", str(alarm["id"]), p.actor,
+                               json.dumps({"alarm": alarm}, default=str)))
+        if event_rows:
+            await conn.execute(_EVENTS, *map(list, zip(*event_rows, strict=True)))
+    return [outcome[i] for i in range(len(presses))]
+
+
+class AlarmRaiser:
+    """The group-commit queue in front of raise_batch, one per server process."""
+
+    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 200,
+                 linker: TicketLinker | None = None) -> None:
+        self.pool = pool
+        self.max_batch = max_batch
+        self.linker = linker
+        self._queue: deque[Press] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.batches = 0
+        self.raised = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="pantau-alarm-raiser")
+
+    async def stop(self) -> None:
+        """Finish what is queued (those presses are owed an answer), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), 10)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for p in self._queue:
+            p.settle(ConnectionError("server shutting down"))
+        self._queue.clear()
+
+    async def submit(self, device_id: int, key: str, *, signature: str | None,
+                     lat: float | None = None, lon: float | None = None,
+                     actor: str) -> tuple[dict[str, Any], bool]:
+        """Raise an alarm for a device, once per idempotency key: (alarm, created).
+
+        AlarmError(401) for an unknown device, Replayed for a spent signature;
+        database errors propagate (the route answers 503 and the device retries).
+        """
+        press = Press(device_id, key, signature, lat, lon, actor)
+        self._queue.append(press)
+        self._wake.set()
+        return await press.done
+
+    def _take(self) -> list[Press]:
+        """The next batch: queued presses in arrival order, distinct by (device, key)
+        and by (device, signature); repeats wait for the batch after, where they
+        find the alarm (or the spent signature) this one leaves behind."""
+        batch: list[Press] = []
+        keys: set[tuple[int, str]] = set()
+        sigs: set[tuple[int, str | None]] = set()
+        later: deque[Press] = deque()
+        while self._queue and len(batch) < self.max_batch:
+            p = self._queue.popleft()
+            if p.done.done():  # its request was cancelled (client gone)
+                continue
+            k, s = (p.device_id, p.key), (p.device_id, p.signature)
+            if k in keys or (p.signature is not None and s in sigs):
+                later.append(p)
+                continue
+            keys.add(k)
+            sigs.add(s)
+            batch.append(p)
+        self._queue.extendleft(reversed(later))
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                if self._stopping:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = self._take()
+            if batch:
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[Press]) -> None:
+        try:
+            async with self.pool.acquire() as conn:
+                outcomes = await raise_batch(conn, batch)
+        except Exception as exc:
+            if len(batch) == 1 or is_db_down(exc):
+                for p in batch:
+                    p.settle(exc)
+                if not is_db_down(exc):
+                    log.exception("alarm raise failed", extra={"device_id": batch[0].device_id})
+                return
+            # Something in one press failed the whole batch: find it by going one by one.
+            log.warning("alarm batch failed; retrying its presses one by one",
+                        extra={"presses": len(batch), "err": str(exc)})
+            for p in batch:
+                await self._commit([p])
+            return
+        self.batches += 1
+        for p, result in zip(batch, outcomes, strict=True):
+            if isinstance(result, tuple) and result[1]:
+                self.raised += 1
+                if self.linker is not None:
+                    self.linker.enqueue(int(result[0]["id"]))
+            p.settle(result)
+
+
+class TicketLinker:
+    """Creates each new alarm's P1 ticket right after the alarm is out, one at a time.
+
+    One at a time on purpose: during a burst the raiser keeps the event loop for
+    the presses, and tickets follow as fast as the remaining time allows. The
+    queue lives in memory only; an alarm a dead process did not link is found by
+    the alarm timers (lifecycle.link_missing_tickets).
+    """
+
+    def __init__(self, actor: str = "system:alarms") -> None:
+        self.actor = actor
+        self._queue: deque[int] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.linked = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="pantau-alarm-tickets")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def enqueue(self, alarm_id: int) -> None:
+        self._queue.append(alarm_id)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            alarm_id = self._queue.popleft()
+            try:
+                if await link_ticket(alarm_id, self.actor) is not None:
+                    self.linked += 1
+            except Exception as exc:  # the timers' repair pass will try again
+                log.warning("alarm ticket not linked yet", extra={"alarm_id": alarm_id,
+                                                                   "err": str(exc)})
