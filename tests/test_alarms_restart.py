@@ -12,7 +12,14 @@ from pathlib import Path
 from db import migrate
 from db.embedded import EmbeddedPostgres
 from server.alarms.client import DeviceClient, PressResult
-from tests.test_alarms_fixtures import client_for, enrol, fast_config, fetch, running_server
+from tests.test_alarms_fixtures import (
+    client_for,
+    enrol,
+    fast_config,
+    fetch,
+    running_server,
+    wait_for,
+)
 
 DEVICES = 10
 PRESSES = 6  # per device
@@ -92,6 +99,15 @@ async def test_postgres_restart_mid_burst_loses_and_duplicates_no_alarm() -> Non
                     seen[msg["payload"]["alarm"]["id"]] += 1
             assert set(seen) == set(ids) and max(seen.values()) == 1
             await ws.close()
+
+            # every alarm gets its P1 ticket, linked in the background right after
+            # the alarm (or by the timers' repair pass if the outage interrupted it)
+            async def all_linked() -> bool:
+                rows = await fetch(url, "SELECT count(*) AS n FROM panic_alarms"
+                                   " WHERE ticket_id IS NULL")
+                return int(rows[0]["n"]) == 0
+
+            await wait_for(all_linked, timeout=30)
 
         rows = await fetch(url, "SELECT a.id, a.idempotency_key, a.ticket_id, t.channel"
                            " FROM panic_alarms a LEFT JOIN tickets t ON t.id = a.ticket_id")
