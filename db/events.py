@@ -92,6 +92,30 @@ async def append(
     )
 
 
+_APPEND_MANY_SQL = """
+INSERT INTO events (kind, subject_type, subject_id, actor, department_id, payload)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::jsonb[])
+"""
+
+EventRow = tuple[str, str, object, str, dict[str, Any], "int | None"]
+
+
+async def append_many(conn: Any, rows: list[EventRow]) -> None:
+    """Append several events in one statement, in the caller's transaction; they
+    are numbered at COMMIT in this order. `conn` is a Tortoise transaction or an
+    asyncpg connection inside a transaction. Each row is
+    (kind, subject_type, subject_id, actor, payload, department_id)."""
+    if not rows:
+        return
+    args = [[r[0] for r in rows], [r[1] for r in rows], [str(r[2]) for r in rows],
+            [r[3] for r in rows], [r[5] for r in rows],
+            [json.dumps(r[4], default=str) for r in rows]]
+    if hasattr(conn, "execute_query"):
+        await conn.execute_query(_APPEND_MANY_SQL, args)
+    else:
+        await conn.execute(_APPEND_MANY_SQL, *args)
+
+
 async def since(conn: Any, after_id: int, limit: int = 1000) -> list[EventRecord]:
     """Events with id > after_id, oldest first. `conn` is an asyncpg connection or pool."""
     rows = await conn.fetch(

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg  # type: ignore[import-untyped]
 from aiohttp import WSCloseCode, web
 
-from db.orm import close_orm, init_orm
+from db.orm import close_orm, init_orm, keep_session
 from server.alarms.scheduler import setup_alarms
 from server.errors import error_middleware
 from server.hub import Hub
@@ -33,7 +33,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     # no ORM; both pools drop dead connections and reconnect on their own.
     app[pool_key] = await asyncpg.create_pool(
         settings.database_url, min_size=1, max_size=10,
-        max_inactive_connection_lifetime=60, command_timeout=30)
+        max_inactive_connection_lifetime=60, command_timeout=30, reset=keep_session)
     yield
     await app[pool_key].close()
     await close_orm()

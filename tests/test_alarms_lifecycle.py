@@ -128,8 +128,10 @@ async def test_lifecycle_steps_conflicts_and_timeline(alarm_api: MakeApi) -> Non
     status, detail = await api.get(base, token=op)
     assert status == 200
     steps = detail["timeline"]
-    assert steps[1]["kind"] == "alarm.ticket_linked"  # its P1 ticket, right after
-    steps = [steps[0], *steps[2:]]
+    # its P1 ticket is linked in the background, at some point after the alarm
+    linked = [s for s in steps if s["kind"] == "alarm.ticket_linked"]
+    assert len(linked) == 1 and steps.index(linked[0]) > 0
+    steps = [s for s in steps if s["kind"] != "alarm.ticket_linked"]
     assert [s["kind"] for s in steps] == ["alarm.raised", "alarm.acknowledged",
                                           "alarm.dispatched", "alarm.false_alarm"]
     assert [s["status"] for s in steps] == ["raised", "acknowledged", "dispatched",

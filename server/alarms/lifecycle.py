@@ -7,22 +7,28 @@ Every step is one transaction: a conditional UPDATE (so two operators clicking
 at once, or the escalation task, can never both win) and one event appended
 last. Raising is server/alarms/raising.py: presses are group-committed (the
 alarm, its contact outbox and `alarm.raised`), and the P1 ticket is linked right
-after through the tickets' intake (`link_ticket` here); the timers repair a
+after through the tickets' intake (`link_tickets` here); the timers repair a
 missing link.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from db import events
-from server.tickets.intake import NewTicket, create_ticket
+from db.orm import conn
+from server.errors import ApiError
+from server.tickets.intake import Intake, NewTicket, create_tickets
 
 OUTCOMES = ("resolved", "false_alarm")
+
+
+log = logging.getLogger("pantau.alarms")
 
 
 class AlarmError(Exception):
@@ -158,30 +164,58 @@ _UNLINKED = """
 SELECT a.id, a.lat, a.lon, d.code, d.owner_name, d.address,
        (SELECT code FROM districts WHERE id = d.district_id) AS district_code
 FROM panic_alarms a JOIN devices d ON d.id = a.device_id
-WHERE a.id = $1 AND a.ticket_id IS NULL
+WHERE a.id = ANY($1::bigint[]) AND a.ticket_id IS NULL
+ORDER BY a.id
 FOR UPDATE OF a SKIP LOCKED
 """
 
+_LINK = """
+UPDATE panic_alarms a SET ticket_id = l.ticket_id
+FROM unnest($1::bigint[], $2::bigint[]) AS l(alarm_id, ticket_id)
+WHERE a.id = l.alarm_id
+"""
 
-async def link_ticket(alarm_id: int, actor: str) -> dict[str, Any] | None:
-    """Create the alarm's P1 ticket through the tickets' intake and link it, once.
 
-    Row-locked with SKIP LOCKED, so the request that raised the alarm and the
-    repair timer (in any server process) never both create one. Returns the
-    alarm after linking, or None when someone else did it.
+async def link_tickets(alarm_ids: list[int], actor: str) -> list[dict[str, Any]]:
+    """Create the alarms' P1 tickets through the tickets' intake and link them, once.
+
+    One transaction for the batch; the tickets' own transaction nests in it as a
+    savepoint, so each ticket, its `ticket.created` event, the link and
+    `alarm.ticket_linked` commit together or not at all. Rows are locked with
+    SKIP LOCKED, so the linker and the repair timer (in any server process) never
+    both create one. Returns the alarms linked here, after linking.
     """
     async with in_transaction() as tx:
-        rows = await tx.execute_query_dict(_UNLINKED, [alarm_id])
+        rows = await tx.execute_query_dict(_UNLINKED, [alarm_ids])
         if not rows:
-            return None
-        a = rows[0]
-        ticket = await _create_ticket(alarm_id, a, float(a["lat"]), float(a["lon"]), actor)
-        await tx.execute_query_dict(_LINK_TICKET, [alarm_id, ticket["id"]])
-        found = await tx.execute_query_dict(ALARM_SELECT + " WHERE a.id = $1", [alarm_id])
-        alarm = alarm_json(found[0])
-        await events.append(tx, "alarm.ticket_linked", "alarm", alarm_id, actor,
-                            {"alarm": alarm, "ticket_reference": ticket["reference"]})
-    return alarm
+            return []
+        made = await create_tickets([Intake(_alarm_ticket(r), None, actor) for r in rows])
+        links = [(int(r["id"]), t) for r, t in zip(rows, made, strict=True)
+                 if not isinstance(t, ApiError)]
+        for r, t in zip(rows, made, strict=True):
+            if isinstance(t, ApiError):  # a device record intake refuses: say so, loudly
+                log.error("alarm ticket refused by intake",
+                          extra={"alarm_id": r["id"], "err": str(t.body_json)})
+        if not links:
+            return []
+        ids = [a for a, _ in links]
+        await tx.execute_query(_LINK, [ids, [int(t["id"]) for _, t in links]])
+        found = await tx.execute_query_dict(
+            ALARM_SELECT + " WHERE a.id = ANY($1::bigint[]) ORDER BY a.id", [ids])
+        alarms = [alarm_json(f) for f in found]
+        await events.append_many(tx, [
+            ("alarm.ticket_linked", "alarm", alarm["id"], actor,
+             {"alarm": alarm, "ticket_reference": alarm["ticket_reference"]}, None)
+            for alarm in alarms])
+    return alarms
+
+
+async def still_unlinked(alarm_ids: list[int]) -> list[int]:
+    """Those of the alarms that have no ticket yet."""
+    rows = await conn().execute_query_dict(
+        "SELECT id FROM panic_alarms WHERE id = ANY($1::bigint[]) AND ticket_id IS NULL",
+        [alarm_ids])
+    return [int(r["id"]) for r in rows]
 
 
 async def link_missing_tickets(older_than_s: float = 2.0, limit: int = 50) -> int:
@@ -191,29 +225,21 @@ async def link_missing_tickets(older_than_s: float = 2.0, limit: int = 50) -> in
             "SELECT id FROM panic_alarms WHERE ticket_id IS NULL"
             " AND raised_at < now() - make_interval(secs => $1::float8)"
             " ORDER BY id LIMIT $2", [older_than_s, limit])
-    done = 0
-    for row in rows:
-        if await link_ticket(int(row["id"]), "system:alarms") is not None:
-            done += 1
-    return done
+    if not rows:
+        return 0
+    return len(await link_tickets([int(r["id"]) for r in rows], "system:alarms"))
 
 
-async def _create_ticket(alarm_id: int, device: dict[str, Any], lat: float, lon: float,
-                         actor: str) -> dict[str, Any]:
-    """The P1 ticket linked to the alarm, through the tickets' own intake.
-
-    Called inside link_ticket's transaction: intake's transaction nests as a
-    savepoint there, so the ticket, its `ticket.created` event and the link
-    commit together or not at all.
-    """
-    return await create_ticket(NewTicket(
+def _alarm_ticket(alarm: dict[str, Any]) -> NewTicket:
+    """The P1 ticket an alarm gets."""
+    return NewTicket(
         channel="panic", priority=1,
-        description=f"Tombol darurat / panic button {device['code']}: "
-                    f"{device['owner_name']} ({device['address'] or 'no address'}). "
-                    f"Alarm #{alarm_id}.",
-        address=device["address"], lat=lat, lon=lon, district=device["district_code"],
-        reporter_name=device["owner_name"], tags=["panic"],
-        attributes={"alarm_id": str(alarm_id), "device": device["code"]}), None, actor)
+        description=f"Tombol darurat / panic button {alarm['code']}: "
+                    f"{alarm['owner_name']} ({alarm['address'] or 'no address'}). "
+                    f"Alarm #{alarm['id']}.",
+        address=alarm["address"], lat=float(alarm["lat"]), lon=float(alarm["lon"]),
+        district=alarm["district_code"], reporter_name=alarm["owner_name"], tags=["panic"],
+        attributes={"alarm_id": str(alarm["id"]), "device": alarm["code"]})
 
 
 _TRANSITIONS: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -1,12 +1,7 @@
-"""Raising panic alarms: every press in one short transaction per batch.
+"""Raising panic alarms: the presses that arrive together, in one transaction.
 
 A press must reach every console within milliseconds even when a hundred
-devices press at once, and one transaction per press cannot do that: each costs
-several round trips to Postgres and a WAL flush. So presses are group-committed.
-While one batch is in Postgres, the presses that arrive queue up; the next batch
-takes all of them (up to `max_batch`) in a fixed number of statements. An idle
-server never waits for company: a lone press goes out at once as a batch of one.
-
+devices press at once, so presses are group-committed (server/groupcommit.py).
 Per batch, in one transaction on the raw asyncpg pool:
   1. lock and touch the devices (in id order, so batches in different server
      processes cannot deadlock) and spend each request's signature (replay check);
@@ -15,38 +10,46 @@ Per batch, in one transaction on the raw asyncpg pool:
      existing alarm;
   3. read the alarms that already existed;
   4. append `device.online` and `alarm.raised` events.
-A batch that fails for any reason other than the database being away is split
-and each press retried alone, so one bad press cannot fail its neighbours.
+Two presses of one batch never share a (device, key) or a (device, signature):
+the repeat waits for the next batch and finds the alarm, or the spent signature.
 
-The P1 ticket is not on this path: `TicketLinker` creates it right after, one
-alarm at a time in the background, and the alarm timers repair any alarm a dead
-process left without one (lifecycle.link_ticket).
+The P1 ticket is not on this path: `TicketLinker` creates the tickets right
+after, in batches of their own, and the alarm timers repair any alarm a dead
+process left without one (lifecycle.link_tickets).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
+from db import events
 from server.alarms.contacts import message_body
 from server.alarms.geo import EARTH_RADIUS_M, NEAREST_CAMERAS
-from server.alarms.lifecycle import ALARM_SELECT, AlarmError, Replayed, alarm_json, link_ticket
-from server.errors import is_db_down
+from server.alarms.lifecycle import (
+    ALARM_SELECT,
+    AlarmError,
+    Replayed,
+    alarm_json,
+    link_tickets,
+    still_unlinked,
+)
+from server.groupcommit import GroupCommit
 
 log = logging.getLogger("pantau.alarms")
+RETRY_S = 0.05  # an alarm row another transaction held: when to try its ticket again
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True)
 class Press:
-    """One verified device request to raise an alarm, waiting for its batch."""
+    """One verified device request to raise an alarm."""
 
     device_id: int
     key: str
@@ -54,18 +57,13 @@ class Press:
     lat: float | None
     lon: float | None
     actor: str
-    done: asyncio.Future[tuple[dict[str, Any], bool]] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.done = asyncio.get_running_loop().create_future()
 
-    def settle(self, result: tuple[dict[str, Any], bool] | BaseException) -> None:
-        if self.done.done():
-            return
-        if isinstance(result, BaseException):
-            self.done.set_exception(result)
-        else:
-            self.done.set_result(result)
+def _conflicts(p: Press) -> tuple[tuple[str, int, str | None], ...]:
+    keys: tuple[tuple[str, int, str | None], ...] = (("key", p.device_id, p.key),)
+    if p.signature is not None:
+        keys += (("signature", p.device_id, p.signature),)
+    return keys
 
 
 # 1. Devices, locked in id order, touched; signatures spent. One row per press.
@@ -131,13 +129,6 @@ JOIN unnest($1::int[], $2::text[]) AS k(device_id, key)
   ON a.device_id = k.device_id AND a.idempotency_key = k.key
 """
 
-# 4. Events, numbered at COMMIT in this order (db/events.py).
-_EVENTS = """
-INSERT INTO events (kind, subject_type, subject_id, actor, payload)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
-"""
-
-
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -154,7 +145,7 @@ async def raise_batch(conn: asyncpg.Connection, presses: list[Press]) -> list[Ou
     failure, having stored nothing, so the caller can retry the presses.
     """
     outcome: dict[int, Outcome] = {}
-    event_rows: list[tuple[str, str, str, str, str]] = []
+    event_rows: list[events.EventRow] = []
     async with conn.transaction():
         devices = {int(r["n"]) - 1: r for r in await conn.fetch(
             _TOUCH, [p.device_id for p in presses], [p.signature for p in presses])}
@@ -171,9 +162,9 @@ async def raise_batch(conn: asyncpg.Connection, presses: list[Press]) -> list[Ou
             if d is not None and d["was_offline_since"] is not None \
                     and d["id"] not in online_told:
                 online_told.add(d["id"])
-                event_rows.append(("device.online", "device", str(d["id"]), p.actor, json.dumps(
-                    {"device": d["code"], "owner_name": d["owner_name"],
-                     "offline_since": _iso(d["was_offline_since"])})))
+                event_rows.append(("device.online", "device", d["id"], p.actor,
+                                   {"device": d["code"], "owner_name": d["owner_name"],
+                                    "offline_since": _iso(d["was_offline_since"])}, None))
         # The message says when, in Asia/Jakarta; now() and raised_at differ by ms.
         local = (datetime.now(UTC) + timedelta(hours=7)).strftime("%H:%M")
         where = {i: (presses[i].lat if presses[i].lat is not None else devices[i]["lat"],
@@ -209,44 +200,33 @@ async def raise_batch(conn: asyncpg.Connection, presses: list[Press]) -> list[Ou
                 "address": d["address"], "district_id": d["district_id"],
                 "acknowledged_by": None, "dispatched_by": None, "resolved_by": None})
             outcome[i] = (alarm, True)
-            event_rows.append(("alarm.raised", "alarm", str(alarm["id"]), p.actor,
-                               json.dumps({"alarm": alarm}, default=str)))
-        if event_rows:
-            await conn.execute(_EVENTS, *map(list, zip(*event_rows, strict=True)))
+            event_rows.append(("alarm.raised", "alarm", alarm["id"], p.actor, {"alarm": alarm},
+                               None))
+        await events.append_many(conn, event_rows)
     return [outcome[i] for i in range(len(presses))]
 
 
 class AlarmRaiser:
-    """The group-commit queue in front of raise_batch, one per server process."""
+    """Group commit of presses, one per server process; hands each new alarm to
+    the ticket linker."""
 
     def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 200,
                  linker: TicketLinker | None = None) -> None:
         self.pool = pool
-        self.max_batch = max_batch
         self.linker = linker
-        self._queue: deque[Press] = deque()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self.batches = 0
+        self.group: GroupCommit[Press, tuple[dict[str, Any], bool]] = GroupCommit(
+            "alarm-raiser", self._run, max_batch=max_batch, conflicts=_conflicts)
         self.raised = 0
 
+    @property
+    def batches(self) -> int:
+        return self.group.batches
+
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="pantau-alarm-raiser")
+        self.group.start()
 
     async def stop(self) -> None:
-        """Finish what is queued (those presses are owed an answer), then stop."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), 10)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for p in self._queue:
-            p.settle(ConnectionError("server shutting down"))
-        self._queue.clear()
+        await self.group.stop()
 
     async def submit(self, device_id: int, key: str, *, signature: str | None,
                      lat: float | None = None, lon: float | None = None,
@@ -256,82 +236,32 @@ class AlarmRaiser:
         AlarmError(401) for an unknown device, Replayed for a spent signature;
         database errors propagate (the route answers 503 and the device retries).
         """
-        press = Press(device_id, key, signature, lat, lon, actor)
-        self._queue.append(press)
-        self._wake.set()
-        return await press.done
+        return await self.group.submit(Press(device_id, key, signature, lat, lon, actor))
 
-    def _take(self) -> list[Press]:
-        """The next batch: queued presses in arrival order, distinct by (device, key)
-        and by (device, signature); repeats wait for the batch after, where they
-        find the alarm (or the spent signature) this one leaves behind."""
-        batch: list[Press] = []
-        keys: set[tuple[int, str]] = set()
-        sigs: set[tuple[int, str | None]] = set()
-        later: deque[Press] = deque()
-        while self._queue and len(batch) < self.max_batch:
-            p = self._queue.popleft()
-            if p.done.done():  # its request was cancelled (client gone)
-                continue
-            k, s = (p.device_id, p.key), (p.device_id, p.signature)
-            if k in keys or (p.signature is not None and s in sigs):
-                later.append(p)
-                continue
-            keys.add(k)
-            sigs.add(s)
-            batch.append(p)
-        self._queue.extendleft(reversed(later))
-        return batch
-
-    async def _run(self) -> None:
-        while True:
-            if not self._queue:
-                if self._stopping:
-                    return
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            batch = self._take()
-            if batch:
-                await self._commit(batch)
-
-    async def _commit(self, batch: list[Press]) -> None:
-        try:
-            async with self.pool.acquire() as conn:
-                outcomes = await raise_batch(conn, batch)
-        except Exception as exc:
-            if len(batch) == 1 or is_db_down(exc):
-                for p in batch:
-                    p.settle(exc)
-                if not is_db_down(exc):
-                    log.exception("alarm raise failed", extra={"device_id": batch[0].device_id})
-                return
-            # Something in one press failed the whole batch: find it by going one by one.
-            log.warning("alarm batch failed; retrying its presses one by one",
-                        extra={"presses": len(batch), "err": str(exc)})
-            for p in batch:
-                await self._commit([p])
-            return
-        self.batches += 1
-        for p, result in zip(batch, outcomes, strict=True):
-            if isinstance(result, tuple) and result[1]:
+    async def _run(self, presses: list[Press]) -> list[Outcome]:
+        async with self.pool.acquire() as conn:
+            outcomes = await raise_batch(conn, presses)
+        for outcome in outcomes:
+            if isinstance(outcome, tuple) and outcome[1]:
                 self.raised += 1
                 if self.linker is not None:
-                    self.linker.enqueue(int(result[0]["id"]))
-            p.settle(result)
+                    self.linker.enqueue(int(outcome[0]["id"]))
+        return outcomes
 
 
 class TicketLinker:
-    """Creates each new alarm's P1 ticket right after the alarm is out, one at a time.
+    """Creates new alarms' P1 tickets right after the alarms are out.
 
-    One at a time on purpose: during a burst the raiser keeps the event loop for
-    the presses, and tickets follow as fast as the remaining time allows. The
+    In batches (lifecycle.link_tickets: one transaction for all the alarms that
+    came in meanwhile), one batch at a time: during a burst the presses keep
+    most of the event loop and tickets follow as fast as the rest allows. The
     queue lives in memory only; an alarm a dead process did not link is found by
     the alarm timers (lifecycle.link_missing_tickets).
     """
 
-    def __init__(self, actor: str = "system:alarms") -> None:
+    def __init__(self, actor: str = "system:alarms", max_batch: int = 100) -> None:
         self.actor = actor
+        self.max_batch = max_batch
         self._queue: deque[int] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -346,6 +276,14 @@ class TicketLinker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def _retry_soon(self, alarm_ids: list[int]) -> None:
+        def again() -> None:
+            for alarm_id in alarm_ids:
+                self.enqueue(alarm_id)
+
+        if alarm_ids:
+            asyncio.get_running_loop().call_later(RETRY_S, again)
+
     def enqueue(self, alarm_id: int) -> None:
         self._queue.append(alarm_id)
         self._wake.set()
@@ -355,10 +293,17 @@ class TicketLinker:
             if not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
-            alarm_id = self._queue.popleft()
+            ids = [self._queue.popleft()
+                   for _ in range(min(self.max_batch, len(self._queue)))]
             try:
-                if await link_ticket(alarm_id, self.actor) is not None:
-                    self.linked += 1
+                linked = await link_tickets(ids, self.actor)
+                self.linked += len(linked)
+                # Skipped because another transaction held the alarm (an operator
+                # acknowledging it that very moment, or another process linking it):
+                # try again shortly unless the other one linked it.
+                rest = set(ids) - {a["id"] for a in linked}
+                if rest:
+                    self._retry_soon(await still_unlinked(sorted(rest)))
             except Exception as exc:  # the timers' repair pass will try again
-                log.warning("alarm ticket not linked yet", extra={"alarm_id": alarm_id,
-                                                                   "err": str(exc)})
+                log.warning("alarm tickets not linked yet",
+                            extra={"alarms": len(ids), "err": str(exc)})

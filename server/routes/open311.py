@@ -21,7 +21,8 @@ from db.orm import conn
 from server.auth import public
 from server.errors import ApiError
 from server.keys import pool_key
-from server.tickets import georeport, intake
+from server.routes.tickets import file_ticket
+from server.tickets import georeport
 from server.tickets.intake import NewTicket
 from server.tickets.records import VIEW_SQL
 
@@ -186,7 +187,7 @@ async def post_request(request: web.Request) -> web.Response:
     if errors:
         raise Open311Error(400, "; ".join(f"{k}: {v}" for k, v in sorted(errors.items())))
     try:
-        ticket = await intake.create_ticket(new, None, actor="open311")
+        ticket = await file_ticket(request, new, None, actor="open311")
     except ApiError as exc:
         if "category" in (exc.body_json.get("fields") or {}):
             raise Open311Error(404, f"service_code {code!r} not found") from exc

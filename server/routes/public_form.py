@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from db.orm import conn
 from server.auth import public
 from server.errors import ApiError
-from server.tickets import intake
+from server.routes.tickets import file_ticket
 from server.tickets.calendar import JAKARTA
 from server.tickets.intake import NewTicket
 from server.tickets.records import fetch_view, resolve_key, ticket_json
@@ -204,7 +204,7 @@ async def submit(request: web.Request) -> web.Response:
         errors.setdefault(renamed.get(key, key), t["location"] if key == "location" else message)
     if not errors:
         try:
-            ticket = await intake.create_ticket(new, None, actor="public:web")
+            ticket = await file_ticket(request, new, None, actor="public:web")
         except ApiError as exc:
             errors = {renamed.get(k, k): v
                       for k, v in (exc.body_json.get("fields") or {}).items()} or {

@@ -29,19 +29,33 @@ MAX_BULK = 100
 # is ~110 km, so this box holds the whole circle and lets the index narrow first.
 _BOX_DEG = 0.003
 
-_NEAR = f"""
+
+def _near_sql(category: str, lat: str, lon: str, at: str, window: str, exclude: str) -> str:
+    """Candidates of one ticket, as SQL over the expressions naming its category id,
+    position, filing time and its own id (excluded)."""
+    return f"""
 SELECT * FROM (
   SELECT o.id, o.reference, o.status, o.created_at, o.description,
-         6371000 * 2 * asin(sqrt(power(sin(radians(o.lat - $2) / 2), 2)
-           + cos(radians($2)) * cos(radians(o.lat))
-           * power(sin(radians(o.lon - $3) / 2), 2))) AS metres
+         6371000 * 2 * asin(sqrt(power(sin(radians(o.lat - {lat}) / 2), 2)
+           + cos(radians({lat})) * cos(radians(o.lat))
+           * power(sin(radians(o.lon - {lon}) / 2), 2))) AS metres
   FROM tickets o
-  WHERE o.category_id = $1
-    AND o.created_at BETWEEN $4::timestamptz - $5::interval AND $4::timestamptz + $5::interval
-    AND o.id <> $6 AND o.status NOT IN ('merged', 'rejected')
-    AND o.lat BETWEEN $2 - {_BOX_DEG} AND $2 + {_BOX_DEG}
-    AND o.lon BETWEEN $3 - {_BOX_DEG} AND $3 + {_BOX_DEG}
-) s WHERE metres <= {RADIUS_M} ORDER BY metres, id LIMIT 10
+  WHERE o.category_id = {category}
+    AND o.created_at BETWEEN {at} - {window} AND {at} + {window}
+    AND o.id <> {exclude} AND o.status NOT IN ('merged', 'rejected')
+    AND o.lat BETWEEN {lat} - {_BOX_DEG} AND {lat} + {_BOX_DEG}
+    AND o.lon BETWEEN {lon} - {_BOX_DEG} AND {lon} + {_BOX_DEG}
+) s WHERE metres <= {RADIUS_M} ORDER BY metres, id LIMIT 10"""
+
+
+_NEAR = _near_sql("$1", "$2::float8", "$3::float8", "$4::timestamptz", "$5::interval", "$6")
+# The same for a batch of new tickets (no id yet) filed at $4.
+_NEAR_MANY = f"""
+SELECT i.n, s.* FROM unnest($1::int[], $2::float8[], $3::float8[])
+     WITH ORDINALITY AS i(category_id, lat, lon, n)
+CROSS JOIN LATERAL ({_near_sql("i.category_id", "i.lat", "i.lon", "$4::timestamptz",
+                               "$5::interval", "0")}) s
+ORDER BY i.n, s.metres, s.id
 """
 
 
@@ -60,6 +74,23 @@ async def near(conn: BaseDBAsyncClient, category_id: int | None, lat: float | No
     rows = await conn.execute_query_dict(_NEAR, [category_id, lat, lon, at, WINDOW,
                                                  exclude_id])
     return _json(rows)
+
+
+async def near_many(conn: BaseDBAsyncClient,
+                    tickets: list[tuple[int | None, float | None, float | None]],
+                    at: datetime) -> list[list[dict[str, Any]]]:
+    """`near` for each (category id, lat, lon) of a batch of new tickets filed `at`,
+    in one round trip."""
+    out: list[list[dict[str, Any]]] = [[] for _ in tickets]
+    wanted = [(i, t) for i, t in enumerate(tickets) if None not in t]
+    if not wanted:
+        return out
+    rows = await conn.execute_query_dict(_NEAR_MANY, [
+        [t[0] for _, t in wanted], [t[1] for _, t in wanted], [t[2] for _, t in wanted],
+        at, WINDOW])
+    for r in rows:
+        out[wanted[int(r["n"]) - 1][0]].append(r)
+    return [_json(rows) for rows in out]
 
 
 async def candidates(conn: BaseDBAsyncClient, ticket_id: int) -> list[dict[str, Any]]:

@@ -19,13 +19,15 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from db import events
 from db.models import CHANNELS
 from db.orm import conn
 from server.auth import Principal
-from server.errors import bad_request, conflict
+from server.errors import ApiError, bad_request, conflict
 from server.tickets import duplicates, routing, store
 from server.tickets.notes import insert_note
-from server.tickets.references import next_reference
+from server.tickets.records import diff, event_payload, fetch_views, ticket_json
+from server.tickets.references import next_references
 from server.tickets.sla import due_times
 
 MAX_DESCRIPTION = 5000
@@ -104,51 +106,107 @@ class NewTicket:
         return errors
 
 
+@dataclass(frozen=True)
+class Intake:
+    """One ticket to create, and who files it (`actor` overrides the principal's name)."""
+
+    new: NewTicket
+    principal: Principal | None = None
+    actor: str | None = None
+
+
+_INSERT_MANY = """
+INSERT INTO tickets (reference, channel, category_id, priority, address, district_id, lat,
+                     lon, reporter_name, reporter_phone, reporter_email, anonymous,
+                     description, tags, attributes, suggested_department_id, ack_due_at,
+                     resolve_due_at, sla_started_at, created_by_id, created_at, updated_at)
+SELECT i.reference, i.channel, i.category_id, i.priority, i.address, i.district_id, i.lat,
+       i.lon, i.reporter_name, i.reporter_phone, i.reporter_email, i.anonymous,
+       i.description, ARRAY(SELECT jsonb_array_elements_text(i.tags)), i.attributes,
+       i.suggested, i.ack_due, i.resolve_due, $19, i.created_by, $19, $19
+FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::int[],
+            $7::float8[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::bool[],
+            $13::text[], $14::jsonb[], $15::jsonb[], $16::int[], $17::timestamptz[],
+            $18::timestamptz[], $20::int[])
+     AS i(reference, channel, category_id, priority, address, district_id, lat, lon,
+          reporter_name, reporter_phone, reporter_email, anonymous, description, tags,
+          attributes, suggested, ack_due, resolve_due, created_by)
+RETURNING id, reference
+"""
+
+
+async def create_tickets(intakes: list[Intake]) -> list[dict[str, Any] | ApiError]:
+    """Validate and store new tickets in one transaction: for each, its JSON plus
+    `duplicate_candidates`, or the 400 that says what is wrong with it (nothing
+    of a refused ticket is stored; the others are).
+
+    The lookups (category, district, routing, SLA policy; duplicate candidates)
+    and the reference numbers come before the transaction, a round trip each for
+    the whole batch, so the transaction holds its locks only for the writes. The
+    reference counter is bumped in its own statement (like a sequence: concurrent
+    intakes never queue for a number), and duplicate candidates are a suggestion
+    that needs no snapshot of the new rows.
+    """
+    now = datetime.now(UTC)
+    errors = [i.new.check() for i in intakes]
+    ctxs = await routing.intake_contexts(conn(), [(i.new.category, i.new.district, i.new.lat,
+                                                   i.new.lon) for i in intakes])
+    for intake, ctx, errs in zip(intakes, ctxs, errors, strict=True):
+        if intake.new.category is not None and ctx.category_id is None:
+            errs["category"] = f"unknown category {intake.new.category!r}"
+        if intake.new.district is not None and ctx.district_by_code is None:
+            errs["district"] = f"unknown district {intake.new.district!r}"
+    results: list[dict[str, Any] | ApiError] = [
+        bad_request("invalid fields: " + ", ".join(sorted(e)), e) for e in errors]
+    ok = [k for k, e in enumerate(errors) if not e]
+    if not ok:
+        return results
+    refs, candidates = await asyncio.gather(
+        next_references(conn(), now, len(ok)),
+        duplicates.near_many(conn(), [(ctxs[k].category_id, intakes[k].new.lat,
+                                       intakes[k].new.lon) for k in ok], now))
+    cols: list[list[Any]] = [[] for _ in range(19)]
+    for k, ref in zip(ok, refs, strict=True):
+        new, ctx, principal = intakes[k].new, ctxs[k], intakes[k].principal
+        priority = new.priority or ctx.default_priority or 3
+        ack_due, resolve_due = due_times(priority, now, ctx.policy)
+        hide = new.anonymous
+        for col, value in enumerate((
+                ref, new.channel, ctx.category_id, priority, new.address,
+                ctx.district_by_code or ctx.district_by_position, new.lat, new.lon,
+                "" if hide else new.reporter_name, "" if hide else new.reporter_phone,
+                "" if hide else new.reporter_email, new.anonymous, new.description,
+                json.dumps(new.tags), _json(new.attributes), ctx.suggested_department_id,
+                ack_due, resolve_due,
+                principal.id if principal is not None and principal.kind == "person"
+                else None)):
+            cols[col].append(value)
+    async with in_transaction() as tx:
+        made = {r["reference"]: int(r["id"]) for r in await tx.execute_query_dict(
+            _INSERT_MANY, [*cols[:18], now, cols[18]])}
+        views = await fetch_views(tx, list(made.values()))
+        rows: list[events.EventRow] = []
+        for k, ref, near in zip(ok, refs, candidates, strict=True):
+            view = views[made[ref]]
+            ticket = ticket_json(view, now)
+            dupes = [c["reference"] for c in near]
+            principal = intakes[k].principal
+            actor = intakes[k].actor or (principal.actor if principal else "public")
+            rows.append(("ticket.created", "ticket", view["id"], actor,
+                         event_payload(view, diff(None, ticket), action="create",
+                                       duplicate_candidates=dupes), view["department_id"]))
+            results[k] = {**ticket, "duplicate_candidates": dupes}
+        await events.append_many(tx, rows)
+    return results
+
+
 async def create_ticket(new: NewTicket, principal: Principal | None,
                         actor: str | None = None) -> dict[str, Any]:
     """Validate and store a new ticket; returns its JSON plus `duplicate_candidates`."""
-    errors = new.check()
-    now = datetime.now(UTC)
-    ctx = await routing.intake_context(conn(), new.category, new.district, new.lat, new.lon)
-    if new.category is not None and ctx.category_id is None:
-        errors["category"] = f"unknown category {new.category!r}"
-    if new.district is not None and ctx.district_by_code is None:
-        errors["district"] = f"unknown district {new.district!r}"
-    if errors:
-        raise bad_request("invalid fields: " + ", ".join(sorted(errors)), errors)
-    # Both outside the ticket's transaction, so it holds its locks only for the
-    # writes: the reference counter is bumped in its own statement (like a
-    # sequence: concurrent intakes never queue for a number), and duplicate
-    # candidates are a suggestion that needs no snapshot of the new row.
-    reference, candidates = await asyncio.gather(
-        next_reference(conn(), now),
-        duplicates.near(conn(), ctx.category_id, new.lat, new.lon, now))
-    priority = new.priority or ctx.default_priority or 3
-    cat_id = ctx.category_id
-    dis_id = ctx.district_by_code or ctx.district_by_position
-    suggested = ctx.suggested_department_id
-    ack_due, resolve_due = due_times(priority, now, ctx.policy)
-    refs = [c["reference"] for c in candidates]
-    async with in_transaction() as tx:
-        rows = await tx.execute_query_dict(
-            """INSERT INTO tickets (reference, channel, category_id, priority, address,
-                 district_id, lat, lon, reporter_name, reporter_phone, reporter_email,
-                 anonymous, description, tags, attributes, suggested_department_id,
-                 ack_due_at, resolve_due_at, sla_started_at, created_by_id, created_at,
-                 updated_at)
-               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15::jsonb,$16,$17,$18,
-                 $19,$20,$19,$19) RETURNING id""",
-            [reference, new.channel, cat_id, priority, new.address, dis_id, new.lat, new.lon,
-             "" if new.anonymous else new.reporter_name,
-             "" if new.anonymous else new.reporter_phone,
-             "" if new.anonymous else new.reporter_email, new.anonymous, new.description,
-             new.tags, _json(new.attributes), suggested, ack_due, resolve_due, now,
-             principal.id if principal is not None and principal.kind == "person" else None])
-        ticket_id = int(rows[0]["id"])
-        ticket = await store.commit(tx, None, ticket_id, "ticket.created",
-                                    actor or (principal.actor if principal else "public"),
-                                    action="create", duplicate_candidates=refs)
-    return {**ticket, "duplicate_candidates": refs}
+    [result] = await create_tickets([Intake(new, principal, actor)])
+    if isinstance(result, ApiError):
+        raise result
+    return result
 
 
 def _json(value: dict[str, str]) -> str:

@@ -3,7 +3,7 @@
 Districts are stored as centre points, not polygons: the nearest centre is right
 for almost every address in Bandung (kecamatan are a few km across), and a point
 more than MAX_DISTRICT_KM from every centre is outside the city: no district
-(routing.intake_context finds it in the same query as the rest of intake's lookups).
+(routing.intake_contexts finds it in the same query as the rest of intake's lookups).
 """
 
 from __future__ import annotations

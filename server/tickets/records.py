@@ -56,6 +56,14 @@ async def fetch_view(conn: BaseDBAsyncClient, ticket_id: int, *,
     return row
 
 
+async def fetch_views(conn: BaseDBAsyncClient, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The joined rows of several tickets, by id."""
+    rows = await conn.execute_query_dict(VIEW_SQL + " WHERE t.id = ANY($1::bigint[])", [ids])
+    for row in rows:
+        row["attributes"] = _jsonb(row.get("attributes")) or {}
+    return {int(r["id"]): r for r in rows}
+
+
 async def resolve_key(conn: BaseDBAsyncClient, key: str) -> int | None:
     """A ticket id from a path segment: a numeric id or a public reference."""
     if "\x00" in key or len(key) > 60:

@@ -21,8 +21,8 @@ PREFIX = "BDG"
 REFERENCE = re.compile(r"^(?:BDG-\d{4}-\d{5,}|DEMO-\d{5,}|BENCH-\d+)$")
 
 _BUMP = """
-INSERT INTO ticket_reference_counters (month, last_value) VALUES ($1, 1)
-ON CONFLICT (month) DO UPDATE SET last_value = ticket_reference_counters.last_value + 1
+INSERT INTO ticket_reference_counters (month, last_value) VALUES ($1, $2)
+ON CONFLICT (month) DO UPDATE SET last_value = ticket_reference_counters.last_value + $2
 RETURNING last_value
 """
 
@@ -31,8 +31,9 @@ def looks_like_reference(text: str) -> bool:
     return bool(REFERENCE.match(text.strip().upper()))
 
 
-async def next_reference(tx: BaseDBAsyncClient, now: datetime) -> str:
-    """The next reference for a ticket created at `now`."""
+async def next_references(tx: BaseDBAsyncClient, now: datetime, n: int) -> list[str]:
+    """The next `n` references for tickets created at `now`, in one statement."""
     month = now.astimezone(JAKARTA).strftime("%y%m")
-    rows = await tx.execute_query_dict(_BUMP, [month])
-    return f"{PREFIX}-{month}-{int(rows[0]['last_value']):05d}"
+    rows = await tx.execute_query_dict(_BUMP, [month, n])
+    last = int(rows[0]["last_value"])
+    return [f"{PREFIX}-{month}-{k:05d}" for k in range(last - n + 1, last + 1)]

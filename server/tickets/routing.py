@@ -6,13 +6,13 @@ suggestion stored on the ticket; an operator confirms it (or picks another) with
 one `route` action.
 
 Intake asks everything it needs to know about a new ticket's place in the city
-(category, district, suggestion, SLA policy) in one round trip: `intake_context`.
+(category, district, suggestion, SLA policy) in one round trip: `intake_contexts`,
+for a whole batch of new tickets at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -37,20 +37,25 @@ def _rules(category: str, district: str) -> str:
 
 _SUGGEST = _rules("$1", "$2")
 
-_CONTEXT = f"""
-SELECT c.id AS category_id, c.default_priority, dc.id AS district_by_code,
+# Per intake row i (category code, district code, lat, lon): the category, the
+# district (by code, or the nearest centre), the suggested department and its
+# SLA policy.
+_CONTEXTS = f"""
+SELECT i.n, c.id AS category_id, c.default_priority, dc.id AS district_by_code,
        dn.id AS district_by_position, s.department_id AS suggested,
        p.sla_ack_minutes, p.sla_dispatch_minutes, p.sla_verify_days, p.sla_resolve_days
-FROM (SELECT 1) one
-LEFT JOIN categories c ON c.code = $1 AND c.active
-LEFT JOIN districts dc ON dc.code = $2
+FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[])
+     WITH ORDINALITY AS i(category, district, lat, lon, n)
+LEFT JOIN categories c ON c.code = i.category AND c.active
+LEFT JOIN districts dc ON dc.code = i.district
 LEFT JOIN LATERAL (
-    SELECT id FROM (SELECT id, 111.32 * sqrt(power(lat - $3, 2)
-                           + power((lon - $4) * cos(radians($3)), 2)) AS km
+    SELECT id FROM (SELECT id, 111.32 * sqrt(power(lat - i.lat, 2)
+                           + power((lon - i.lon) * cos(radians(i.lat)), 2)) AS km
                     FROM districts) near
-    WHERE $3::float8 IS NOT NULL AND km <= {MAX_DISTRICT_KM} ORDER BY km LIMIT 1) dn ON true
+    WHERE i.lat IS NOT NULL AND km <= {MAX_DISTRICT_KM} ORDER BY km LIMIT 1) dn ON true
 LEFT JOIN LATERAL ({_rules("c.id", "COALESCE(dc.id, dn.id)")}) s ON true
 LEFT JOIN departments p ON p.id = COALESCE(s.department_id, c.department_id)
+ORDER BY i.n
 """
 
 
@@ -64,13 +69,22 @@ class IntakeContext:
     policy: Policy
 
 
-async def intake_context(conn: BaseDBAsyncClient, category: str | None, district: str | None,
-                         lat: float | None, lon: float | None) -> IntakeContext:
-    rows = await conn.execute_query_dict(_CONTEXT, [category, district, lat, lon])
-    r: dict[str, Any] = rows[0]
-    policy = Policy.from_row(r) if r["sla_ack_minutes"] is not None else Policy()
-    return IntakeContext(r["category_id"], r["default_priority"], r["district_by_code"],
-                         r["district_by_position"], r["suggested"], policy)
+Place = tuple[str | None, str | None, float | None, float | None]
+
+
+async def intake_contexts(conn: BaseDBAsyncClient, places: list[Place]) -> list[IntakeContext]:
+    """For each (category code, district code, lat, lon), in one round trip."""
+    if not places:
+        return []
+    rows = await conn.execute_query_dict(_CONTEXTS, [list(col) for col in zip(*places,
+                                                                              strict=True)])
+    out = []
+    for r in rows:
+        policy = Policy.from_row(r) if r["sla_ack_minutes"] is not None else Policy()
+        out.append(IntakeContext(r["category_id"], r["default_priority"],
+                                 r["district_by_code"], r["district_by_position"],
+                                 r["suggested"], policy))
+    return out
 
 
 async def suggest(conn: BaseDBAsyncClient, category_id: int | None,
