@@ -117,6 +117,29 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+async def follow_up_done(url: str, ids: set[int], burst_end: float) -> dict[str, float]:
+    """Seconds after the last press was confirmed until every alarm of the burst had
+    its P1 ticket, and until every message to the owners' contacts was sent: the
+    work that waits while presses keep coming (AlarmRaiser.quiet)."""
+    db = await asyncpg.connect(url)
+    done: dict[str, float] = {}
+    checks = {
+        "tickets": "SELECT count(*) FROM panic_alarms WHERE id = ANY($1::bigint[])"
+                   " AND ticket_id IS NULL",
+        "messages": "SELECT count(*) FROM alarm_notifications WHERE alarm_id = ANY($1::bigint[])"
+                    " AND status <> 'sent'"}
+    try:
+        deadline = time.perf_counter() + 60
+        while len(done) < len(checks) and time.perf_counter() < deadline:
+            for name, sql in checks.items():
+                if name not in done and await db.fetchval(sql, list(ids)) == 0:
+                    done[name] = time.perf_counter() - burst_end
+            await asyncio.sleep(0.02)
+    finally:
+        await db.close()
+    return done
+
+
 def latencies(results: list[PressResult], console: Console) -> list[float]:
     return [(console.arrived[r.alarm_id] - r.started) * 1000 for r in results
             if r.alarm_id in console.arrived]
@@ -156,6 +179,7 @@ async def run(url: str, base: str, units: list[tuple[str, str]], total: int,
         server_cpu = cpu_seconds(server_pid) - cpu_before
         pg_cpu, own_cpu = postgres_cpu_seconds() - pg_before, time.process_time() - own_before
         ids = {r.alarm_id for r in results}
+        follow_up = await follow_up_done(url, ids, burst_end=time.perf_counter())
         await console.wait_for(ids, 30)
         await asyncio.sleep(1.0)  # late duplicates would show up here
         burst = latencies(results, console)
@@ -175,7 +199,7 @@ async def run(url: str, base: str, units: list[tuple[str, str]], total: int,
         "duplicated": sum(n - 1 for i, n in console.deliveries.items() if i in ids and n > 1),
         "retried": sum(1 for r in results if r.attempts > 1),
         "burst": burst, "unloaded": unloaded, "confirmed_in": confirmed_in,
-        "server_cpu": server_cpu, "pg_cpu": pg_cpu, "bench_cpu": own_cpu,
+        "follow_up": follow_up, "server_cpu": server_cpu, "pg_cpu": pg_cpu, "bench_cpu": own_cpu,
         "unloaded_ack": [(r.finished - r.started) * 1000 for r in single],
         "burst_ack": [(r.finished - r.started) * 1000 for r in results],
     }
@@ -207,6 +231,10 @@ async def main(devices: int, total: int) -> None:
     n = max(1, int(r["confirmed"]))  # type: ignore[call-overload]
     print(f"  beside it, per alarm: Postgres {r['pg_cpu'] * 1000 / n:.1f} ms, "  # type: ignore[operator]
           f"this bench's 100 devices + console {r['bench_cpu'] * 1000 / n:.1f} ms")  # type: ignore[operator]
+    follow: dict[str, float] = r["follow_up"]  # type: ignore[assignment]
+    print("  after the last confirmed press: every P1 ticket linked in "
+          f"{follow.get('tickets', float('nan')):.2f} s, every contact message sent in "
+          f"{follow.get('messages', float('nan')):.2f} s")
     for failure in r["failures"][:5]:  # type: ignore[index]
         print(f"  failed: {failure}")
     print(f"  raw INSERT+NOTIFY -> LISTEN            {summary(raw)}")

@@ -7,6 +7,9 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
@@ -26,7 +29,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+class AccessLog(AbstractAccessLogger):
+    """One line per HTTP request, written straight to stderr in the JSON format.
+
+    aiohttp's default access logger goes through the `logging` machinery (a
+    LogRecord, caller lookup, handler lock, the formatter's walk over the
+    record): on the intake path that was a sixth of the server's time per
+    request. The line is the same shape as every other log line.
+    """
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse,
+            time: float) -> None:
+        if not _json_lines:
+            self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status,
+                             time * 1000)
+            return
+        sys.stderr.write(json.dumps({
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": "info",
+            "logger": self.logger.name, "msg": f"{request.method} {request.path}",
+            "status": response.status, "ms": round(time * 1000, 2),
+            "bytes": response.body_length, "remote": request.remote}) + "\n")
+
+
+_json_lines = True
+
+
 def setup_logging(fmt: str = "json", level: int = logging.INFO) -> None:
+    global _json_lines
+    _json_lines = fmt == "json"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter() if fmt == "json"

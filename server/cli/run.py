@@ -16,7 +16,7 @@ from aiohttp import web
 
 from db import migrate
 from server.cli.common import CONTEXT_SETTINGS, database, database_url_option, fail, run_async
-from server.logs import setup_logging
+from server.logs import AccessLog, setup_logging
 from server.settings import Settings
 
 log = logging.getLogger("pantau.cli")
@@ -37,7 +37,7 @@ async def serve_until_stopped(settings: Settings,
     from server.app import create_app
 
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log_format='%r %s %b %Tf')
+    runner = web.AppRunner(app, access_log_class=AccessLog)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
     try:
