@@ -26,7 +26,14 @@ from server.auth import Principal
 from server.errors import ApiError, bad_request, conflict
 from server.tickets import duplicates, routing, store
 from server.tickets.notes import insert_note
-from server.tickets.records import diff, event_payload, fetch_views, ticket_json
+from server.tickets.records import (
+    VIEW_COLUMNS,
+    VIEW_JOINS,
+    diff,
+    event_payload,
+    ticket_json,
+    view_row,
+)
 from server.tickets.references import next_references
 from server.tickets.sla import due_times
 
@@ -115,7 +122,8 @@ class Intake:
     actor: str | None = None
 
 
-_INSERT_MANY = """
+_INSERT_MANY = f"""
+WITH t AS (
 INSERT INTO tickets (reference, channel, category_id, priority, address, district_id, lat,
                      lon, reporter_name, reporter_phone, reporter_email, anonymous,
                      description, tags, attributes, suggested_department_id, ack_due_at,
@@ -131,7 +139,8 @@ FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::int[],
      AS i(reference, channel, category_id, priority, address, district_id, lat, lon,
           reporter_name, reporter_phone, reporter_email, anonymous, description, tags,
           attributes, suggested, ack_due, resolve_due, created_by)
-RETURNING id, reference
+RETURNING *)
+SELECT {VIEW_COLUMNS} FROM t {VIEW_JOINS}
 """
 
 
@@ -182,12 +191,11 @@ async def create_tickets(intakes: list[Intake]) -> list[dict[str, Any] | ApiErro
                 else None)):
             cols[col].append(value)
     async with in_transaction() as tx:
-        made = {r["reference"]: int(r["id"]) for r in await tx.execute_query_dict(
+        views = {r["reference"]: view_row(r) for r in await tx.execute_query_dict(
             _INSERT_MANY, [*cols[:18], now, cols[18]])}
-        views = await fetch_views(tx, list(made.values()))
         rows: list[events.EventRow] = []
         for k, ref, near in zip(ok, refs, candidates, strict=True):
-            view = views[made[ref]]
+            view = views[ref]
             ticket = ticket_json(view, now)
             dupes = [c["reference"] for c in near]
             principal = intakes[k].principal

@@ -21,15 +21,14 @@ dep.code AS dep_code, dep.name AS dep_name,
 sd.code AS sd_code, sd.name AS sd_name,
 m.reference AS m_reference
 """
-VIEW_FROM = """
-FROM tickets t
+VIEW_JOINS = """
 LEFT JOIN categories c ON c.id = t.category_id
 LEFT JOIN districts d ON d.id = t.district_id
 LEFT JOIN departments dep ON dep.id = t.department_id
 LEFT JOIN departments sd ON sd.id = t.suggested_department_id
 LEFT JOIN tickets m ON m.id = t.merged_into_id
 """
-VIEW_SQL = f"SELECT {VIEW_COLUMNS} {VIEW_FROM}"
+VIEW_SQL = f"SELECT {VIEW_COLUMNS} FROM tickets t {VIEW_JOINS}"
 
 # Top-level payload keys every ticket event carries: the wall shows only these.
 SUMMARY_KEYS = ("status", "priority", "reference", "category", "channel", "department_id",
@@ -51,17 +50,13 @@ async def fetch_view(conn: BaseDBAsyncClient, ticket_id: int, *,
     rows = await conn.execute_query_dict(sql, [ticket_id])
     if not rows:
         return None
-    row = rows[0]
+    return view_row(rows[0])
+
+
+def view_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row selected with VIEW_COLUMNS, ready for ticket_json."""
     row["attributes"] = _jsonb(row.get("attributes")) or {}
     return row
-
-
-async def fetch_views(conn: BaseDBAsyncClient, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The joined rows of several tickets, by id."""
-    rows = await conn.execute_query_dict(VIEW_SQL + " WHERE t.id = ANY($1::bigint[])", [ids])
-    for row in rows:
-        row["attributes"] = _jsonb(row.get("attributes")) or {}
-    return {int(r["id"]): r for r in rows}
 
 
 async def resolve_key(conn: BaseDBAsyncClient, key: str) -> int | None:
