@@ -207,20 +207,24 @@ async def _shifts(progress: Progress) -> int:
         for role, minimum in city.STAFFING.items():
             await StaffingMinimum.get_or_create(template=tpl, role=role,
                                                 defaults={"minimum": minimum})
-    # Today's three shifts (Asia/Jakarta), rostered with the demo staff.
+    # Today's three shifts (Asia/Jakarta), rostered with the demo staff, and
+    # yesterday's night shift: until it ends in the morning it is the current one.
     today: date = datetime.now(JAKARTA).date()
     people = {p.username: p for p in await Person.all()}
     n = 0
     templates = await ShiftTemplate.all()
-    for i, tpl in enumerate(templates, 1):
-        shift, made = await Shift.get_or_create(template=tpl, day=today)
+    slots = [(tpl, day) for tpl in templates
+             for day in ((today - timedelta(days=1), today) if tpl.ends_at <= tpl.starts_at
+                         else (today,))]
+    for i, (tpl, day) in enumerate(slots, 1):
+        shift, made = await Shift.get_or_create(template=tpl, day=day)
         n += made
         if made:
             for username, p in people.items():
                 parts = username.split(".")
                 if (len(parts) >= 2 and parts[1] == tpl.code) or username == f"spv.{tpl.code}":
                     await ShiftAssignment.create(shift=shift, person=p, role=p.roles[0])
-        progress("shifts", i, len(templates))
+        progress("shifts", i, len(slots))
     return n
 
 
