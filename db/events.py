@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -38,8 +39,12 @@ class EventRecord:
     subject_id: str
     actor: str
     department_id: int | None
-    payload: dict[str, Any]
+    payload_json: str  # the stored payload, as Postgres returned it
     created_at: datetime
+
+    @cached_property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.payload_json) or {}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,11 +57,24 @@ class EventRecord:
             "at": self.created_at.isoformat(),
         }
 
+    @cached_property
+    def wire(self) -> str:
+        """The event message for a subscriber that may see all of it, serialised
+        once however many subscribers get it, with the stored payload spliced in
+        as it is (never parsed and dumped again): on a busy hub that parsing and
+        dumping was a fifth of the server's time per alarm."""
+        head = json.dumps({
+            "type": "event", "id": self.id, "kind": self.kind,
+            "subject": {"type": self.subject_type, "id": self.subject_id},
+            "actor": self.actor, "department_id": self.department_id,
+            "at": self.created_at.isoformat()})
+        return f'{head[:-1]}, "payload": {self.payload_json}}}'
+
     @classmethod
     def from_row(cls, row: Any) -> EventRecord:
         payload = row["payload"]
-        if isinstance(payload, str):
-            payload = json.loads(payload)
+        if not isinstance(payload, str):
+            payload = json.dumps(payload or {}, default=str)
         return cls(
             id=int(row["id"]),
             kind=row["kind"],
@@ -64,7 +82,7 @@ class EventRecord:
             subject_id=row["subject_id"],
             actor=row["actor"],
             department_id=row["department_id"],
-            payload=payload or {},
+            payload_json=payload,
             created_at=row["created_at"],
         )
 

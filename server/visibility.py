@@ -8,6 +8,7 @@ staff names. Devices see nothing.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from db.events import EventRecord
@@ -35,6 +36,13 @@ def may_see(principal: Principal, event: EventRecord) -> bool:
     if principal.kind == "wall":
         return event.kind.startswith(WALL_KINDS)
     return False
+
+
+def wire_for(principal: Principal, event: EventRecord) -> str:
+    """The event message a subscriber that may see the event receives, as text."""
+    if principal.kind == "wall" and event.kind.startswith(("ticket.", "shift.")):
+        return json.dumps({"type": "event", **shape_for(principal, event)})
+    return event.wire
 
 
 def shape_for(principal: Principal, event: EventRecord) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from server.auth import Principal, principal_of, requires
 from server.errors import bad_request
 from server.hub import Subscriber
 from server.keys import hub_key, pool_key, settings_key
-from server.visibility import may_see, shape_for
+from server.visibility import may_see, wire_for
 
 log = logging.getLogger("pantau.events")
 routes = web.RouteTableDef()
@@ -97,7 +97,7 @@ async def _send(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber
             page = await event_log.since(pool, sent, REPLAY_PAGE)
             for event in page:
                 if may_see(principal, event):
-                    await ws.send_json({"type": "event", **shape_for(principal, event)})
+                    await ws.send_str(wire_for(principal, event))
                 sent = event.id
             if len(page) < REPLAY_PAGE:
                 break
@@ -106,8 +106,9 @@ async def _send(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber
     next_check = loop.time() + CREDENTIAL_CHECK_SECONDS
     while not ws.closed:
         try:
-            item = await asyncio.wait_for(sub.queue.get(),
-                                           max(0.0, next_check - loop.time()))
+            # Events already queued go out without a timer each (a burst).
+            item = sub.queue.get_nowait() if not sub.queue.empty() else \
+                await asyncio.wait_for(sub.queue.get(), max(0.0, next_check - loop.time()))
         except TimeoutError:
             next_check = loop.time() + CREDENTIAL_CHECK_SECONDS
             if not await _still_valid(request, principal):
@@ -128,5 +129,5 @@ async def _send(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber
             return
         if item.id <= sent:
             continue
-        await ws.send_json({"type": "event", **shape_for(principal, item)})
+        await ws.send_str(wire_for(principal, item))
         sent = item.id
