@@ -155,8 +155,12 @@ async def run(url: str, base: str, units: list[tuple[str, str]], total: int,
         clients = [DeviceClient(base, code, secret, session, timeout_s=15.0)
                    for code, secret in units]
 
-        # One press at a time: the path's own latency, no queueing.
-        single = [await clients[0].press() for _ in range(100)]
+        # One press at a time: the path's own latency, no queueing. 100 ms apart, so
+        # each lone press finds the previous one's ticket and messages done.
+        single = []
+        for _ in range(100):
+            single.append(await clients[0].press())
+            await asyncio.sleep(0.1)
         await console.wait_for({r.alarm_id for r in single}, 10)
         unloaded = latencies(single, console)
 
