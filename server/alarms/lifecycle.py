@@ -21,7 +21,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from db import events
-from db.orm import conn
 from server.errors import ApiError
 from server.tickets.intake import Intake, NewTicket, create_tickets
 
@@ -166,8 +165,7 @@ SELECT a.id, a.lat, a.lon, d.code, d.owner_name, d.address,
 FROM panic_alarms a JOIN devices d ON d.id = a.device_id
 WHERE a.id = ANY($1::bigint[]) AND a.ticket_id IS NULL
 ORDER BY a.id
-FOR UPDATE OF a SKIP LOCKED
-"""
+FOR UPDATE OF a"""
 
 _LINK = """
 UPDATE panic_alarms a SET ticket_id = l.ticket_id
@@ -176,17 +174,23 @@ WHERE a.id = l.alarm_id
 """
 
 
-async def link_tickets(alarm_ids: list[int], actor: str) -> list[dict[str, Any]]:
+async def link_tickets(alarm_ids: list[int], actor: str, *,
+                       skip_locked: bool = False) -> list[dict[str, Any]]:
     """Create the alarms' P1 tickets through the tickets' intake and link them, once.
 
     One transaction for the batch; the tickets' own transaction nests in it as a
     savepoint, so each ticket, its `ticket.created` event, the link and
-    `alarm.ticket_linked` commit together or not at all. Rows are locked with
-    SKIP LOCKED, so the linker and the repair timer (in any server process) never
-    both create one. Returns the alarms linked here, after linking.
+    `alarm.ticket_linked` commit together or not at all. The alarm rows are
+    locked first (in id order) and `ticket_id IS NULL` is checked again once a
+    lock is granted, so two linkers (the one behind the raiser, the repair timer,
+    in any server process) never both create one. The linker waits for a row an
+    operator is acknowledging at that moment; the repair timer skips it
+    (`skip_locked`). Returns the alarms linked here, after linking.
     """
     async with in_transaction() as tx:
-        rows = await tx.execute_query_dict(_UNLINKED, [alarm_ids])
+        await tx.execute_query("SET LOCAL lock_timeout = '5s'")
+        rows = await tx.execute_query_dict(
+            _UNLINKED + (" SKIP LOCKED" if skip_locked else ""), [alarm_ids])
         if not rows:
             return []
         made = await create_tickets([Intake(_alarm_ticket(r), None, actor) for r in rows])
@@ -210,14 +214,6 @@ async def link_tickets(alarm_ids: list[int], actor: str) -> list[dict[str, Any]]
     return alarms
 
 
-async def still_unlinked(alarm_ids: list[int]) -> list[int]:
-    """Those of the alarms that have no ticket yet."""
-    rows = await conn().execute_query_dict(
-        "SELECT id FROM panic_alarms WHERE id = ANY($1::bigint[]) AND ticket_id IS NULL",
-        [alarm_ids])
-    return [int(r["id"]) for r in rows]
-
-
 async def link_missing_tickets(older_than_s: float = 2.0, limit: int = 50) -> int:
     """Repair: link a ticket to every alarm still without one (see server/alarms/raising.py)."""
     async with in_transaction() as tx:
@@ -227,7 +223,8 @@ async def link_missing_tickets(older_than_s: float = 2.0, limit: int = 50) -> in
             " ORDER BY id LIMIT $2", [older_than_s, limit])
     if not rows:
         return 0
-    return len(await link_tickets([int(r["id"]) for r in rows], "system:alarms"))
+    return len(await link_tickets([int(r["id"]) for r in rows], "system:alarms",
+                                  skip_locked=True))
 
 
 def _alarm_ticket(alarm: dict[str, Any]) -> NewTicket:

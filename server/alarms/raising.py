@@ -39,12 +39,10 @@ from server.alarms.lifecycle import (
     Replayed,
     alarm_json,
     link_tickets,
-    still_unlinked,
 )
 from server.groupcommit import GroupCommit
 
 log = logging.getLogger("pantau.alarms")
-RETRY_S = 0.05  # an alarm row another transaction held: when to try its ticket again
 
 
 @dataclass(frozen=True)
@@ -276,14 +274,6 @@ class TicketLinker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def _retry_soon(self, alarm_ids: list[int]) -> None:
-        def again() -> None:
-            for alarm_id in alarm_ids:
-                self.enqueue(alarm_id)
-
-        if alarm_ids:
-            asyncio.get_running_loop().call_later(RETRY_S, again)
-
     def enqueue(self, alarm_id: int) -> None:
         self._queue.append(alarm_id)
         self._wake.set()
@@ -296,14 +286,7 @@ class TicketLinker:
             ids = [self._queue.popleft()
                    for _ in range(min(self.max_batch, len(self._queue)))]
             try:
-                linked = await link_tickets(ids, self.actor)
-                self.linked += len(linked)
-                # Skipped because another transaction held the alarm (an operator
-                # acknowledging it that very moment, or another process linking it):
-                # try again shortly unless the other one linked it.
-                rest = set(ids) - {a["id"] for a in linked}
-                if rest:
-                    self._retry_soon(await still_unlinked(sorted(rest)))
+                self.linked += len(await link_tickets(ids, self.actor))
             except Exception as exc:  # the timers' repair pass will try again
                 log.warning("alarm tickets not linked yet",
                             extra={"alarms": len(ids), "err": str(exc)})
