@@ -268,6 +268,8 @@ if __name__ == "__main__":
                              "(default: closed loop, each device presses again as soon as "
                              "its previous press is confirmed; the issue's burst)")
     args = parser.parse_args()
+    if args.rate < 0:
+        raise SystemExit("--rate must be 0 (back to back) or a number of presses per second")
     if args.devices < 1 or args.alarms < args.devices:
         raise SystemExit("need at least one device and one alarm per device")
     asyncio.run(main(args.devices, args.alarms, args.rate))

@@ -23,11 +23,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 CHANNEL = "pantau_events"
 EVENT_LOCK = 0x6576656E74  # "event": taken by the commit-time trigger (0013)
 
-_APPEND_SQL = """
-INSERT INTO events (kind, subject_type, subject_id, actor, department_id, payload)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb)
-"""
-
 COLUMNS = "id, kind, subject_type, subject_id, actor, department_id, payload, created_at"
 
 
@@ -103,11 +98,8 @@ async def append(
     `conn` must be the transaction's connection (from `in_transaction()`), so the
     event exists exactly when the state change it describes does.
     """
-    await conn.execute_query(
-        _APPEND_SQL,
-        [kind, subject_type, str(subject_id), actor, department_id,
-         json.dumps(payload or {}, default=str)],
-    )
+    await append_many(conn, [(kind, subject_type, subject_id, actor, payload or {},
+                              department_id)])
 
 
 _APPEND_MANY_SQL = """

@@ -49,7 +49,6 @@ class GroupCommit(Generic[I, R]):
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.batches = 0  # committed
-        self.items = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"pantau-{self.name}")
@@ -122,7 +121,6 @@ class GroupCommit(Generic[I, R]):
                 await self._commit([one])
             return
         self.batches += 1
-        self.items += len(batch)
         for (_, fut), outcome in zip(batch, outcomes, strict=True):
             _settle(fut, outcome)
 

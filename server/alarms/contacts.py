@@ -4,8 +4,8 @@ The alarm's transaction writes one `alarm_notifications` row per contact (the
 outbox), so a message exists exactly when its alarm does. A sender task in every
 server process claims due rows with FOR UPDATE SKIP LOCKED (two processes never
 send the same row at once), sends them concurrently, and records each outcome
-with an event on the alarm's timeline; a failure is retried with exponential backoff until
-`send_attempts` is used up, then marked failed.
+with an event on the alarm's timeline; a failure is retried with exponential
+backoff until `send_attempts` is used up, then marked failed.
 
 Delivery is at least once: a process that dies after the gateway accepted a
 message but before the row was updated sends it again after restart.
@@ -114,9 +114,9 @@ async def _send_batch(sender: ContactSender, max_attempts: int, retry_s: float,
                       batch: int) -> int:
     """One transaction claims up to `batch` due messages (SKIP LOCKED: other
     processes take other rows), sends them concurrently, and records every
-    outcome in two statements. The
-    rows stay locked only while their sends are in flight (at most
-    SEND_TIMEOUT_S); a crash mid-send leaves them pending, to be sent again.
+    outcome in two statements. The rows stay locked only while their sends are
+    in flight (at most SEND_TIMEOUT_S); a crash mid-send leaves them pending, to
+    be sent again.
     """
     async with in_transaction() as tx:
         rows = await tx.execute_query_dict(_CLAIM, [batch])

@@ -86,9 +86,11 @@ def alarm_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+ALARMS_BY_ID = ALARM_SELECT + " WHERE a.id = ANY($1::bigint[]) ORDER BY a.id"
+
+
 async def load_alarms(conn: BaseDBAsyncClient, ids: list[int]) -> list[dict[str, Any]]:
-    rows = await conn.execute_query_dict(ALARM_SELECT + " WHERE a.id = ANY($1) ORDER BY a.id",
-                                         [ids])
+    rows = await conn.execute_query_dict(ALARMS_BY_ID, [ids])
     return [alarm_json(r) for r in rows]
 
 
@@ -106,24 +108,35 @@ async def list_alarms(conn: BaseDBAsyncClient, *, include_closed: bool,
     return [alarm_json(r) for r in rows]
 
 
-# One round trip: lock and touch the device row, and remember the request's
-# signature. The nonce's foreign key takes a KEY SHARE lock on the device row,
-# which does not conflict with the NO KEY UPDATE lock taken here, so concurrent
-# retries of one press wait for each other on the device row and never deadlock.
-_TOUCH_DEVICE = """
-WITH old AS (SELECT id, offline_since FROM devices WHERE id = $1 FOR NO KEY UPDATE),
+# One round trip for a batch of device requests ($1 device ids, $2 their
+# signatures): lock the device rows in id order (so concurrent batches cannot
+# deadlock) and touch them, and spend each request's signature. The nonce's
+# foreign key takes a KEY SHARE lock on the device row, which does not conflict
+# with the NO KEY UPDATE lock taken here, so concurrent retries of one press wait
+# for each other on the device row and never deadlock. One row per request of a
+# known device, `n` its position in the input, `fresh` false for a replay.
+TOUCH_DEVICES = """
+WITH input AS (
+    SELECT * FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS i(device_id, signature, n)),
+old AS (
+    SELECT id, offline_since FROM devices
+    WHERE id IN (SELECT device_id FROM input) ORDER BY id FOR NO KEY UPDATE),
 touched AS (
     UPDATE devices d SET last_seen_at = now(), offline_since = NULL
     FROM old WHERE d.id = old.id
     RETURNING d.id, d.code, d.owner_name, d.owner_kind, d.address, d.district_id, d.lat,
-              d.lon, d.contacts, old.offline_since AS was_offline_since,
-              (SELECT code FROM districts WHERE id = d.district_id) AS district_code),
+              d.lon, old.offline_since AS was_offline_since),
 nonce AS (
     INSERT INTO device_request_nonces (device_id, signature)
-    SELECT $1, $2::text WHERE $2::text IS NOT NULL
+    SELECT device_id, signature FROM input JOIN old ON old.id = input.device_id
+    WHERE signature IS NOT NULL
     ON CONFLICT (device_id, signature) DO NOTHING
-    RETURNING id)
-SELECT touched.*, (SELECT count(*) FROM nonce) AS fresh FROM touched
+    RETURNING device_id, signature)
+SELECT input.n, touched.*,
+       input.signature IS NULL OR EXISTS (
+           SELECT 1 FROM nonce WHERE nonce.device_id = input.device_id
+                                 AND nonce.signature = input.signature) AS fresh
+FROM input JOIN touched ON touched.id = input.device_id
 """
 
 
@@ -137,27 +150,28 @@ async def touch_device(tx: BaseDBAsyncClient, device_id: int,
     concurrent requests from one device serialise here; `was_offline_since` tells
     the caller to append a device.online event.
     """
-    rows = await tx.execute_query_dict(_TOUCH_DEVICE, [device_id, signature])
+    rows = await tx.execute_query_dict(TOUCH_DEVICES, [[device_id], [signature]])
     if not rows:
         raise AlarmError(401, "unknown device")
-    if signature is not None and not rows[0]["fresh"]:
+    if not rows[0]["fresh"]:
         raise Replayed()
     return rows[0]
 
 
+def device_online_event(device: dict[str, Any], actor: str) -> events.EventRow | None:
+    """The device.online event a touched device that had been offline calls for."""
+    if device["was_offline_since"] is None:
+        return None
+    return ("device.online", "device", device["id"], actor,
+            {"device": device["code"], "owner_name": device["owner_name"],
+             "offline_since": _iso(device["was_offline_since"])}, None)
+
+
 async def device_back_online(tx: BaseDBAsyncClient, device: dict[str, Any], actor: str) -> None:
-    if device["was_offline_since"] is not None:
-        await events.append(tx, "device.online", "device", device["id"], actor,
-                            {"device": device["code"], "owner_name": device["owner_name"],
-                             "offline_since": _iso(device["was_offline_since"])})
+    online = device_online_event(device, actor)
+    if online is not None:
+        await events.append_many(tx, [online])
 
-
-_LINK_TICKET = """
-UPDATE panic_alarms SET ticket_id = $2 WHERE id = $1
-RETURNING id, status, lat, lon, raised_at, acknowledged_at, dispatched_at, resolved_at,
-          dispatch_unit, dispatch_note, resolution_note, escalation_level, escalated_at,
-          nearest_cameras, ticket_id
-"""
 
 _UNLINKED = """
 SELECT a.id, a.lat, a.lon, d.code, d.owner_name, d.address,
@@ -204,9 +218,7 @@ async def link_tickets(alarm_ids: list[int], actor: str, *,
             return []
         ids = [a for a, _ in links]
         await tx.execute_query(_LINK, [ids, [int(t["id"]) for _, t in links]])
-        found = await tx.execute_query_dict(
-            ALARM_SELECT + " WHERE a.id = ANY($1::bigint[]) ORDER BY a.id", [ids])
-        alarms = [alarm_json(f) for f in found]
+        alarms = await load_alarms(tx, ids)
         await events.append_many(tx, [
             ("alarm.ticket_linked", "alarm", alarm["id"], actor,
              {"alarm": alarm, "ticket_reference": alarm["ticket_reference"]}, None)

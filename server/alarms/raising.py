@@ -3,8 +3,8 @@
 A press must reach every console within milliseconds even when a hundred
 devices press at once, so presses are group-committed (server/groupcommit.py).
 Per batch, in one transaction on the raw asyncpg pool:
-  1. lock and touch the devices (in id order, so batches in different server
-     processes cannot deadlock) and spend each request's signature (replay check);
+  1. lock and touch the devices and spend each request's signature (replay
+     check): lifecycle.TOUCH_DEVICES, which heartbeats use too;
   2. insert the alarms with their nearest cameras and contact outbox,
      `ON CONFLICT DO NOTHING` on (device, idempotency key) so a retry gets the
      existing alarm;
@@ -34,10 +34,12 @@ from db import events
 from server.alarms.contacts import message_body
 from server.alarms.geo import EARTH_RADIUS_M, NEAREST_CAMERAS
 from server.alarms.lifecycle import (
-    ALARM_SELECT,
+    ALARMS_BY_ID,
+    TOUCH_DEVICES,
     AlarmError,
     Replayed,
     alarm_json,
+    device_online_event,
     link_tickets,
 )
 from server.groupcommit import GroupCommit
@@ -63,31 +65,6 @@ def _conflicts(p: Press) -> tuple[tuple[str, int, str | None], ...]:
         keys += (("signature", p.device_id, p.signature),)
     return keys
 
-
-# 1. Devices, locked in id order, touched; signatures spent. One row per press.
-_TOUCH = """
-WITH input AS (
-    SELECT * FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS i(device_id, signature, n)),
-old AS (
-    SELECT id, offline_since FROM devices
-    WHERE id IN (SELECT device_id FROM input) ORDER BY id FOR NO KEY UPDATE),
-touched AS (
-    UPDATE devices d SET last_seen_at = now(), offline_since = NULL
-    FROM old WHERE d.id = old.id
-    RETURNING d.id, d.code, d.owner_name, d.owner_kind, d.address, d.district_id, d.lat,
-              d.lon, old.offline_since AS was_offline_since),
-nonce AS (
-    INSERT INTO device_request_nonces (device_id, signature)
-    SELECT device_id, signature FROM input JOIN old ON old.id = input.device_id
-    WHERE signature IS NOT NULL
-    ON CONFLICT (device_id, signature) DO NOTHING
-    RETURNING device_id, signature)
-SELECT input.n, touched.*,
-       input.signature IS NULL OR EXISTS (
-           SELECT 1 FROM nonce WHERE nonce.device_id = input.device_id
-                                 AND nonce.signature = input.signature) AS fresh
-FROM input JOIN touched ON touched.id = input.device_id
-"""
 
 # 2. The alarms (nearest cameras ranked in SQL: the haversine of
 # server/alarms/geo.py) and one outbox message per contact of each owner.
@@ -127,10 +104,6 @@ JOIN unnest($1::int[], $2::text[]) AS k(device_id, key)
   ON a.device_id = k.device_id AND a.idempotency_key = k.key
 """
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 Outcome = tuple[dict[str, Any], bool] | BaseException
 
 
@@ -146,7 +119,7 @@ async def raise_batch(conn: asyncpg.Connection, presses: list[Press]) -> list[Ou
     event_rows: list[events.EventRow] = []
     async with conn.transaction():
         devices = {int(r["n"]) - 1: r for r in await conn.fetch(
-            _TOUCH, [p.device_id for p in presses], [p.signature for p in presses])}
+            TOUCH_DEVICES, [p.device_id for p in presses], [p.signature for p in presses])}
         online_told: set[int] = set()
         go: list[int] = []
         for i, p in enumerate(presses):
@@ -157,12 +130,10 @@ async def raise_batch(conn: asyncpg.Connection, presses: list[Press]) -> list[Ou
                 outcome[i] = Replayed()
             else:
                 go.append(i)
-            if d is not None and d["was_offline_since"] is not None \
-                    and d["id"] not in online_told:
+            online = device_online_event(d, p.actor) if d is not None else None
+            if online is not None and d is not None and d["id"] not in online_told:
                 online_told.add(d["id"])
-                event_rows.append(("device.online", "device", d["id"], p.actor,
-                                   {"device": d["code"], "owner_name": d["owner_name"],
-                                    "offline_since": _iso(d["was_offline_since"])}, None))
+                event_rows.append(online)
         # The message says when, in Asia/Jakarta; now() and raised_at differ by ms.
         local = (datetime.now(UTC) + timedelta(hours=7)).strftime("%H:%M")
         where = {i: (presses[i].lat if presses[i].lat is not None else devices[i]["lat"],
@@ -179,7 +150,7 @@ async def raise_batch(conn: asyncpg.Connection, presses: list[Press]) -> list[Ou
             found = await conn.fetch(_EXISTING, [presses[i].device_id for i in again],
                                      [presses[i].key for i in again])
             full = {int(r["id"]): alarm_json(dict(r)) for r in await conn.fetch(
-                ALARM_SELECT + " WHERE a.id = ANY($1::bigint[])", [r["id"] for r in found])}
+                ALARMS_BY_ID, [r["id"] for r in found])}
             existing = {(int(r["device_id"]), r["idempotency_key"]): full[int(r["id"])]
                         for r in found}
         for i in go:
