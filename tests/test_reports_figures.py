@@ -71,16 +71,21 @@ async def insert_dataset(url: str) -> dict[str, Any]:
         dev = await conn.fetchval(
             "INSERT INTO devices (code, owner_name, lat, lon, secret)"
             " VALUES ('warung-1', 'Warung', -6.9, 107.6, 's') RETURNING id")
-        for key, raised, ack_s, disp_s, status in [
-                ("a1", "2026-11-18 10:00", 30, 120, "dispatched"),
-                ("a2", "2026-11-20 22:00", 90, None, "false_alarm"),
-                ("a3", "2026-11-23 00:05", 10, None, "acknowledged")]:
+        # Each alarm is linked to a ticket of the dataset, as every stored alarm is
+        # linked to its P1 ticket: an unlinked one would get a new ticket from the
+        # alarm timers of a server running on this database, during the test.
+        for key, raised, ack_s, disp_s, status, ticket in [
+                ("a1", "2026-11-18 10:00", 30, 120, "dispatched", "C"),
+                ("a2", "2026-11-20 22:00", 90, None, "false_alarm", "R"),
+                ("a3", "2026-11-23 00:05", 10, None, "acknowledged", "B")]:
             r = at(raised)
             await conn.execute(
                 "INSERT INTO panic_alarms (device_id, idempotency_key, status, lat, lon,"
-                " raised_at, acknowledged_at, dispatched_at) VALUES ($1,$2,$3,-6.9,107.6,$4,$5,$6)",
+                " raised_at, acknowledged_at, dispatched_at, ticket_id)"
+                " VALUES ($1,$2,$3,-6.9,107.6,$4,$5,$6,"
+                " (SELECT id FROM tickets WHERE reference = $7))",
                 dev, key, status, r, r + timedelta(seconds=ack_s),
-                r + timedelta(seconds=disp_s) if disp_s else None)
+                r + timedelta(seconds=disp_s) if disp_s else None, ticket)
         # Staffing: pagi on Sunday 22 Nov (W47) worked with a thin roster; malam on
         # Monday 23 Nov (W48) only planned.
         pagi = await conn.fetchval("SELECT id FROM shift_templates WHERE code = 'pagi'")
