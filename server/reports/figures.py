@@ -304,7 +304,9 @@ def _assemble(period: Period, as_of: datetime, names: dict[str, dict[int, tuple[
     by_set: dict[str, list[dict[str, Any]]] = {k: [] for k in _SETS.values()}
     for r in cube:
         by_set[_SETS[r["g"]]].append(r)
-    overall = by_set["total"][0] if by_set["total"] else None
+    # The empty grouping set () answers one row even over no tickets, with NULL
+    # sums: a period with no tickets has no overall row, and its total is 0.
+    overall = next((r for r in by_set["total"] if r["n"]), None)
     total = overall["n"] if overall else 0
 
     def volume(key: str, column: str) -> Table:
@@ -355,7 +357,8 @@ def _assemble(period: Period, as_of: datetime, names: dict[str, dict[int, tuple[
         + ([{"department_id": "all", **_sla_row(overall)}] if overall else []))
 
     prio_rows = sorted((r for r in times if r["g"] == 0), key=lambda r: r["priority"])
-    all_times = next((r for r in times if r["g"] == 1), None)
+    all_times = next((r for r in times if r["g"] == 1 and (r["acknowledged"]
+                                                            or r["resolved"])), None)
     tables["response_times"] = Table(
         ["priority", *TIME_COLUMNS],
         [{"priority": f"P{r['priority']}", **_time_row(r)} for r in prio_rows]

@@ -89,6 +89,7 @@ def summary_lines(lang: str) -> dict[str, str]:
         return {
             "head": "{title} {period} ({start} s.d. {end} WIB)",
             "tickets": "Tiket masuk: {tickets}.",
+            "no_tickets": "Tidak ada tiket pada periode ini.",
             "sla": "Kepatuhan SLA: tanggap {ack}%, selesai {resolve}%.",
             "times": "Median waktu tanggap {ack_min} menit; median penyelesaian {res_h} jam.",
             "calls": "Panggilan 112: {calls}, bukan darurat {ne} ({share}%).",
@@ -99,6 +100,7 @@ def summary_lines(lang: str) -> dict[str, str]:
     return {
         "head": "{title} {period} ({start} to {end} WIB)",
         "tickets": "Tickets received: {tickets}.",
+        "no_tickets": "No tickets in this period.",
         "sla": "SLA compliance: acknowledge {ack}%, resolve {resolve}%.",
         "times": "Median time to acknowledge {ack_min} min; median time to resolve {res_h} h.",
         "calls": "112 calls: {calls}, not emergencies {ne} ({share}%).",

@@ -75,13 +75,18 @@ def summary(fig: Figures, lang: str) -> str:
 
     lines = [s["head"].format(title=t(fig.period.kind, lang), period=fig.period.label,
                               start=first, end=last),
-             s["tickets"].format(tickets=tot["tickets"]),
-             s["sla"].format(ack=fmt(tot["ack_compliance"]),
-                             resolve=fmt(tot["resolve_compliance"])),
-             s["times"].format(ack_min=fmt(tot["ack_p50_min"]), res_h=fmt(tot["resolve_p50_h"])),
-             s["calls"].format(calls=tot["calls112"], ne=tot["calls112_not_emergency"],
-                               share=fmt(tot["calls112_not_emergency_share"])),
-             s["alarms"].format(alarms=tot["alarms"], ack_s=fmt(tot["alarm_ack_p50_s"]))]
+             s["tickets"].format(tickets=tot["tickets"])]
+    if tot["tickets"]:
+        lines += [s["sla"].format(ack=fmt(tot["ack_compliance"]),
+                                  resolve=fmt(tot["resolve_compliance"])),
+                  s["times"].format(ack_min=fmt(tot["ack_p50_min"]),
+                                    res_h=fmt(tot["resolve_p50_h"])),
+                  s["calls"].format(calls=tot["calls112"], ne=tot["calls112_not_emergency"],
+                                    share=fmt(tot["calls112_not_emergency_share"]))]
+    else:
+        # Said plainly rather than as "SLA compliance: -%" lines over nothing.
+        lines.append(s["no_tickets"])
+    lines.append(s["alarms"].format(alarms=tot["alarms"], ack_s=fmt(tot["alarm_ack_p50_s"])))
     if tot["busiest"]:
         b = tot["busiest"]
         lines.append(s["busiest"].format(day=WEEKDAYS[lang][b["weekday"] - 1], hour=b["hour"],
