@@ -38,21 +38,27 @@ async def test_filing_shows_a_reference_and_the_status_page(api: Api, db_url: st
                                 allow_redirects=False) as resp:
         assert resp.status == 303
         where = resp.headers["Location"]
-    ref = re.search(r"/lapor/status/(BDG-\d{4}-\d{5})", where).group(1)  # type: ignore[union-attr]
+    found = re.search(r"/lapor/status/(BDG-\d{4}-\d{5})\?key=([A-Z0-9-]{14})&", where)
+    assert found, where
+    ref, key = found.groups()
     async with api.session.get(f"{api.base}{where}") as resp:
         html = await resp.text()
-    assert resp.status == 200 and ref in html and "Thank you" in html
+    assert resp.status == 200 and ref in html and key in html and "Thank you" in html
     assert "Report received" in html and "Siti" not in html  # no personal data
     op = api.as_user(await api.login("operator"))
     _, t = await op.get(f"/api/tickets/{ref}")
     assert t["channel"] == "web" and t["district"]["code"] == "coblong"
     _s, t = await op.post(f"/api/tickets/{t['id']}/route", {"version": t["version"]})
-    async with api.session.get(f"{api.base}/lapor/status/{ref.lower()}") as resp:
+    # the key works however it is typed back
+    typed = key.lower().replace("-", " ")
+    async with api.session.get(f"{api.base}/lapor/status/{ref.lower()}",
+                               params={"key": typed}) as resp:
         html = await resp.text()
     assert "Diteruskan ke dinas" in html and "Dinas Lingkungan Hidup" in html
-    async with api.session.get(f"{api.base}/lapor/status?reference={ref}",
+    async with api.session.get(f"{api.base}/lapor/status?reference={ref}&key={typed}",
                                allow_redirects=False) as resp:
-        assert resp.status == 303 and resp.headers["Location"].startswith(f"/lapor/status/{ref}")
+        assert resp.status == 303
+        assert resp.headers["Location"].startswith(f"/lapor/status/{ref}?key=")
     async with api.session.get(f"{api.base}/lapor/status/BDG-0000-99999") as resp:
         assert resp.status == 404
     assert await _count_web_tickets(db_url) == 1

@@ -6,6 +6,9 @@ Every path takes a `.json` or `.xml` suffix. Errors are the spec's error list
 400 (bad input), 403 (missing or wrong api_key) or 404 (unknown service,
 request or jurisdiction). The routes are public; POST checks the api_key
 itself (only its SHA-256 is stored, like bearer tokens).
+
+Reads show public reports only (server/tickets/public.py): never a panic alarm,
+a 112 call or a ticket staff filed, and never a reporter's name or contact.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from server.keys import pool_key
 from server.routes.tickets import file_ticket
 from server.tickets import georeport
 from server.tickets.intake import NewTicket
-from server.tickets.records import VIEW_SQL
+from server.tickets.public import PUBLIC_VIEW_SQL, new_status_key, status_path
 
 routes = web.RouteTableDef()
 BASE = "/open311/v2"
@@ -176,10 +179,12 @@ async def post_request(request: web.Request) -> web.Response:
                   if k.startswith("attribute[") and k.endswith("]")}
     errors.update(georeport.check_attributes(code, attributes))
     name = " ".join(str(form.get(k, "")).strip() for k in ("first_name", "last_name")).strip()
+    status_key, key_hash = new_status_key()
     new = NewTicket(channel="open311", description=str(form.get("description", "")),
                     category=code, address=address, lat=lat, lon=lon, reporter_name=name,
                     reporter_phone=str(form.get("phone", "")),
-                    reporter_email=str(form.get("email", "")), attributes=attributes)
+                    reporter_email=str(form.get("email", "")), attributes=attributes,
+                    status_key_hash=key_hash)
     renamed = {"lon": "long", "reporter_phone": "phone", "reporter_email": "email",
                "reporter_name": "first_name", "address": "address_string"}
     for key, value in new.check().items():
@@ -192,9 +197,11 @@ async def post_request(request: web.Request) -> web.Response:
         if "category" in (exc.body_json.get("fields") or {}):
             raise Open311Error(404, f"service_code {code!r} not found") from exc
         raise
+    # The spec's `token` is for servers that cannot name the request yet, so the
+    # reporter's status link travels in the human-readable service_notice.
+    link = f"{request.scheme}://{request.host}{status_path(ticket['reference'], status_key)}"
     body = [{"service_request_id": ticket["reference"],
-             "service_notice": "Simpan nomor ini untuk memantau laporan Anda / keep this "
-                               "number to follow your report",
+             "service_notice": "Pantau laporan Anda di / follow your report at: " + link,
              "account_id": None}]
     return _render(request.match_info["fmt"], body, "service_requests", "request", 201)
 
@@ -250,7 +257,7 @@ async def get_requests(request: web.Request) -> web.Response:
                 clauses.append("t.status IN ('resolved','closed','rejected','merged')")
         where = " AND ".join(clauses)
     rows = await conn().execute_query_dict(
-        f"{VIEW_SQL} WHERE {where} ORDER BY t.created_at DESC, t.id DESC"
+        f"{PUBLIC_VIEW_SQL} AND {where} ORDER BY t.created_at DESC, t.id DESC"
         f" LIMIT {georeport.MAX_RECORDS}", params)
     items = [georeport.request_json(r) for r in rows]
     return _render(request.match_info["fmt"], items, "service_requests", "request")
@@ -260,7 +267,7 @@ async def get_requests(request: web.Request) -> web.Response:
 @_handles_errors
 async def get_request(request: web.Request) -> web.Response:
     ref = request.match_info["id"].strip().upper()
-    rows = await conn().execute_query_dict(f"{VIEW_SQL} WHERE t.reference = $1", [ref])
+    rows = await conn().execute_query_dict(f"{PUBLIC_VIEW_SQL} AND t.reference = $1", [ref])
     if not rows:
         raise Open311Error(404, f"service_request_id {ref!r} not found")
     return _render(request.match_info["fmt"], [georeport.request_json(rows[0])],

@@ -3,8 +3,11 @@
 Server-rendered, no JavaScript needed, in Indonesian (default) and English
 (`?lang=en`). Filing goes through the same intake as every channel; the reporter
 is sent (303, so a reload does not file twice) to the status page, which shows
-the reference to keep and what has happened since, without staff names or
-internal notes. A hidden honeypot field turns away the simplest bots.
+the reference and status key to keep and what has happened since, without staff
+names or internal notes. The status page opens only with the report's status key
+(server/tickets/public.py): a wrong key, a missing one or a ticket that is not a
+public report get the same answer as an unknown reference. A hidden honeypot
+field turns away the simplest bots.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -23,7 +27,14 @@ from server.errors import ApiError
 from server.routes.tickets import file_ticket
 from server.tickets.calendar import JAKARTA
 from server.tickets.intake import NewTicket
-from server.tickets.records import fetch_view, resolve_key, ticket_json
+from server.tickets.public import (
+    PUBLIC_VIEW_SQL,
+    format_key,
+    new_status_key,
+    status_key_matches,
+    status_path,
+)
+from server.tickets.records import ticket_json, view_row
 
 routes = web.RouteTableDef()
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -45,12 +56,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "anonymous": "Laporkan tanpa nama", "submit": "Kirim laporan",
         "follow": "Sudah punya nomor laporan?", "check": "Lihat status",
         "thanks": "Terima kasih, laporan Anda sudah kami terima.",
-        "your_reference": "Nomor laporan Anda", "keep_reference":
-            "Simpan nomor ini untuk memantau laporan Anda.",
+        "your_reference": "Nomor laporan Anda", "your_key": "Kode akses",
+        "keep_reference": "Simpan nomor dan kode akses ini (atau tautan halaman ini) untuk "
+                          "memantau laporan Anda. Tanpa kode akses, status tidak dapat dilihat.",
         "status": "Status", "duplicate_of": "Digabung dengan", "department": "Dinas",
         "filed": "Dilaporkan", "updated": "Diperbarui", "reason": "Keterangan",
         "history": "Riwayat", "new_report": "Buat laporan baru",
-        "not_found": "Nomor laporan tidak ditemukan.", "required": "wajib diisi",
+        "not_found": "Nomor laporan atau kode akses tidak cocok.", "required": "wajib diisi",
         "location": "isi alamat, kecamatan atau koordinat",
         "bad_number": "bukan angka", "spam": "Laporan tidak dapat diterima.",
         "too_large": "Isian terlalu panjang.",
@@ -68,11 +80,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "email": "Email", "anonymous": "Report anonymously", "submit": "Send report",
         "follow": "Already have a reference?", "check": "Check status",
         "thanks": "Thank you, we have received your report.",
-        "your_reference": "Your reference", "keep_reference":
-            "Keep this reference to follow your report.",
+        "your_reference": "Your reference", "your_key": "Access code",
+        "keep_reference": "Keep this reference and access code (or this page's link) to "
+                          "follow your report. Without the access code the status cannot be "
+                          "shown.",
         "status": "Status", "duplicate_of": "Merged into", "department": "Department",
         "filed": "Filed", "updated": "Updated", "reason": "Reason", "history": "History",
-        "new_report": "File another report", "not_found": "No report with that reference.",
+        "new_report": "File another report",
+        "not_found": "No report matches that reference and access code.",
         "required": "required", "location": "give an address, a district or coordinates",
         "bad_number": "not a number", "spam": "This report cannot be accepted.",
         "too_large": "The form is too large.",
@@ -203,6 +218,7 @@ async def submit(request: web.Request) -> web.Response:
     for key, message in new.check().items():
         errors.setdefault(renamed.get(key, key), t["location"] if key == "location" else message)
     if not errors:
+        key, new.status_key_hash = new_status_key()
         try:
             ticket = await file_ticket(request, new, None, actor="public:web")
         except ApiError as exc:
@@ -210,7 +226,8 @@ async def submit(request: web.Request) -> web.Response:
                       for k, v in (exc.body_json.get("fields") or {}).items()} or {
                 "description": exc.body_json["message"]}
         else:
-            raise web.HTTPSeeOther(f"/lapor/status/{ticket['reference']}?lang={lang}&new=1")
+            raise web.HTTPSeeOther(
+                f"{status_path(ticket['reference'], key)}&lang={lang}&new=1")
     return await _form_page(lang, values, errors, 400)
 
 
@@ -218,10 +235,11 @@ async def submit(request: web.Request) -> web.Response:
 @public
 async def status_lookup(request: web.Request) -> web.Response:
     ref = request.query.get("reference", "").strip().upper()
+    key = request.query.get("key", "").strip().upper()
     lang = _lang(request)
-    if not ref or len(ref) > 40:
+    if not ref or len(ref) > 40 or len(key) > 40:
         raise web.HTTPSeeOther(f"/lapor?lang={lang}")
-    raise web.HTTPSeeOther(f"/lapor/status/{ref}?lang={lang}")
+    raise web.HTTPSeeOther(f"/lapor/status/{quote(ref)}?{urlencode({'key': key, 'lang': lang})}")
 
 
 async def _timeline(ticket_id: int, lang: str) -> list[dict[str, str]]:
@@ -251,11 +269,13 @@ async def status_page(request: web.Request) -> web.Response:
     lang = _lang(request)
     t = TEXTS[lang]
     ref = request.match_info["reference"].strip().upper()
-    ticket_id = await resolve_key(conn(), ref) if not ref.isdigit() else None
-    row = await fetch_view(conn(), ticket_id) if ticket_id is not None else None
-    if row is None:
+    key = request.query.get("key", "")
+    rows = [] if "\x00" in ref or len(ref) > 40 else await conn().execute_query_dict(
+        f"{PUBLIC_VIEW_SQL} AND t.reference = $1", [ref])
+    if not rows or not status_key_matches(rows[0], key):
         return render("lapor_message.html", 404, lang=lang, t=t, title=t["title"],
                       other_lang="en" if lang == "id" else "id", message=t["not_found"])
+    row = view_row(rows[0])
     ticket = ticket_json(row)
     category = None
     if ticket["category"]:
@@ -265,5 +285,5 @@ async def status_page(request: web.Request) -> web.Response:
                   t=t, title=t["title"], ticket=ticket, category=category,
                   status_text=STATUS_TEXT[lang][ticket["status"]],
                   created=when(ticket["created_at"]), updated=when(ticket["updated_at"]),
-                  new=request.query.get("new") == "1",
+                  new=request.query.get("new") == "1", key=format_key(key),
                   timeline=await _timeline(row["id"], lang))

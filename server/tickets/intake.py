@@ -65,6 +65,8 @@ class NewTicket:
     anonymous: bool = False
     tags: list[str] = field(default_factory=list)
     attributes: dict[str, str] = field(default_factory=dict)
+    # Public channels only: the hash of the reporter's status key (server/tickets/public.py).
+    status_key_hash: str | None = None
 
     def check(self) -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -127,18 +129,19 @@ WITH t AS (
 INSERT INTO tickets (reference, channel, category_id, priority, address, district_id, lat,
                      lon, reporter_name, reporter_phone, reporter_email, anonymous,
                      description, tags, attributes, suggested_department_id, ack_due_at,
-                     resolve_due_at, sla_started_at, created_by_id, created_at, updated_at)
+                     resolve_due_at, sla_started_at, created_by_id, status_key_hash,
+                     created_at, updated_at)
 SELECT i.reference, i.channel, i.category_id, i.priority, i.address, i.district_id, i.lat,
        i.lon, i.reporter_name, i.reporter_phone, i.reporter_email, i.anonymous,
        i.description, ARRAY(SELECT jsonb_array_elements_text(i.tags)), i.attributes,
-       i.suggested, i.ack_due, i.resolve_due, $19, i.created_by, $19, $19
+       i.suggested, i.ack_due, i.resolve_due, $19, i.created_by, i.status_key_hash, $19, $19
 FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::int[],
             $7::float8[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::bool[],
             $13::text[], $14::jsonb[], $15::jsonb[], $16::int[], $17::timestamptz[],
-            $18::timestamptz[], $20::int[])
+            $18::timestamptz[], $20::int[], $21::text[])
      AS i(reference, channel, category_id, priority, address, district_id, lat, lon,
           reporter_name, reporter_phone, reporter_email, anonymous, description, tags,
-          attributes, suggested, ack_due, resolve_due, created_by)
+          attributes, suggested, ack_due, resolve_due, created_by, status_key_hash)
 RETURNING *)
 SELECT {VIEW_COLUMNS} FROM t {VIEW_JOINS}
 """
@@ -174,7 +177,7 @@ async def create_tickets(intakes: list[Intake]) -> list[dict[str, Any] | ApiErro
         next_references(conn(), now, len(ok)),
         duplicates.near_many(conn(), [(ctxs[k].category_id, intakes[k].new.lat,
                                        intakes[k].new.lon) for k in ok], now))
-    cols: list[list[Any]] = [[] for _ in range(19)]
+    cols: list[list[Any]] = [[] for _ in range(20)]
     for k, ref in zip(ok, refs, strict=True):
         new, ctx, principal = intakes[k].new, ctxs[k], intakes[k].principal
         priority = new.priority or ctx.default_priority or 3
@@ -188,11 +191,11 @@ async def create_tickets(intakes: list[Intake]) -> list[dict[str, Any] | ApiErro
                 json.dumps(new.tags), _json(new.attributes), ctx.suggested_department_id,
                 ack_due, resolve_due,
                 principal.id if principal is not None and principal.kind == "person"
-                else None)):
+                else None, new.status_key_hash)):
             cols[col].append(value)
     async with in_transaction() as tx:
         views = {r["reference"]: view_row(r) for r in await tx.execute_query_dict(
-            _INSERT_MANY, [*cols[:18], now, cols[18]])}
+            _INSERT_MANY, [*cols[:18], now, cols[18], cols[19]])}
         rows: list[events.EventRow] = []
         for k, ref, near in zip(ok, refs, candidates, strict=True):
             view = views[ref]
