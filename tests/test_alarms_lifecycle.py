@@ -294,13 +294,13 @@ async def test_contacts_are_messaged_with_retries_and_state_on_the_alarm(
 
     async def all_sent() -> bool:
         _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
-        return all(n["status"] == "sent" for n in detail["notifications"])
+        return all(n["state"] == "sent" for n in detail["notifications"])
 
     await wait_for(all_sent, timeout=10)
     _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
     notes = detail["notifications"]
-    assert [(n["contact"], n["channel"], n["attempts"]) for n in notes] == [
-        ("Budi", "whatsapp", 3), ("Sari", "sms", 3)]
+    assert [(n["contact"], n["channel"], n["attempts"], n["reason"]) for n in notes] == [
+        ("Budi", "whatsapp", 3, None), ("Sari", "sms", 3, None)]
     assert len(sender.delivered) == 2 and "Ibu Braga-15" in sender.delivered[0].body
     kinds = [s["kind"] for s in detail["timeline"]]
     assert kinds.count("alarm_contact.retrying") == 2 and kinds.count("alarm_contact.sent") == 2
@@ -317,13 +317,63 @@ async def test_a_message_that_never_goes_through_is_marked_failed(alarm_api: Mak
 
     async def failed() -> bool:
         _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
-        return bool(detail["notifications"][0]["status"] == "failed")
+        return bool(detail["notifications"][0]["state"] == "failed")
 
     await wait_for(failed, timeout=10)
     _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
     note = detail["notifications"][0]
-    assert note["attempts"] == 2 and note["last_error"] == "gateway timeout"
+    assert note["attempts"] == 2 and note["reason"] == "gateway timeout"
     assert "alarm_contact.failed" in [s["kind"] for s in detail["timeline"]]
+
+
+async def test_a_message_waiting_for_its_retry_says_retrying_and_why(
+        alarm_api: MakeApi) -> None:
+    api = await alarm_api(sender=FlakySender(failures=99), send_attempts=5, send_retry_s=60)
+    _, secret = await enrol(api, "braga-18",
+                            contacts=[{"name": "Budi", "phone": "+6281234567890"}])
+    alarm_id = (await device(api, "braga-18", secret).press()).alarm_id
+    op = await api.login("operator")
+
+    async def retrying() -> bool:
+        _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
+        return bool(detail["notifications"][0]["state"] == "retrying")
+
+    await wait_for(retrying, timeout=10)
+    _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
+    note = detail["notifications"][0]
+    assert note["reason"] == "gateway timeout" and note["next_attempt_at"]
+    assert [s["kind"] for s in detail["timeline"] if s["kind"].startswith("alarm_contact")] \
+        == ["alarm_contact.retrying"]
+
+
+async def test_without_a_gateway_no_message_is_sent(alarm_api: MakeApi, db_url: str) -> None:
+    """The default sender only writes to the log: every message is `not_delivered`
+    with the reason, at once and once, and nothing on the timeline says sent."""
+    api = await alarm_api()  # the shipped default: LogSender
+    contacts = [{"name": "Budi", "phone": "+6281234567890", "channel": "whatsapp"},
+                {"name": "Sari", "phone": "081298765432", "channel": "sms"}]
+    _, secret = await enrol(api, "braga-19", contacts=contacts)
+    alarm_id = (await device(api, "braga-19", secret).press()).alarm_id
+    op = await api.login("operator")
+
+    async def handled() -> bool:
+        _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
+        return all(n["state"] != "pending" for n in detail["notifications"])
+
+    await wait_for(handled, timeout=10)
+    _, detail = await api.get(f"/api/alarms/{alarm_id}", token=op)
+    assert [(n["contact"], n["state"], n["reason"], n["sent_at"], n["attempts"])
+            for n in detail["notifications"]] == [
+        ("Budi", "not_delivered", "no gateway configured", None, 1),
+        ("Sari", "not_delivered", "no gateway configured", None, 1)]
+    contact_steps = [s for s in detail["timeline"] if s["kind"].startswith("alarm_contact")]
+    assert [(s["kind"], s["actor"], s["reason"]) for s in contact_steps] == [
+        ("alarm_contact.not_delivered", "system:log", "no gateway configured")] * 2
+    # out of the outbox (only `pending` rows are ever claimed again): never retried
+    rows = await fetch(db_url, "SELECT status, attempts, sent_at FROM alarm_notifications"
+                       " WHERE alarm_id = $1", alarm_id)
+    assert [(r["status"], r["attempts"], r["sent_at"]) for r in rows] == \
+        [("not_delivered", 1, None)] * 2
 
 
 async def test_device_client_retries_until_the_server_answers(alarm_api: MakeApi) -> None:

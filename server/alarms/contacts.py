@@ -5,7 +5,16 @@ outbox), so a message exists exactly when its alarm does. A sender task in every
 server process claims due rows with FOR UPDATE SKIP LOCKED (two processes never
 send the same row at once), sends them concurrently, and records each outcome
 with an event on the alarm's timeline; a failure is retried with exponential
-backoff until `send_attempts` is used up, then marked failed.
+backoff until `send_attempts` is used up, then marked failed. A message that no
+gateway will ever carry (`NotDelivered`: no gateway configured, a number the
+gateway refuses for good) is marked `not_delivered` at once, with the reason,
+and not retried: the operator must call the contacts.
+
+A message is `sent` only when a gateway accepted it. The states an operator sees
+(`GET /api/alarms/{id}`, `notifications[].state`): `pending` (not tried yet),
+`retrying` (tried, will try again), `sent`, `failed` (every attempt failed),
+`not_delivered` (no gateway will carry it); `reason` says why for the last three
+but `sent`.
 
 Delivery is at least once: a process that dies after the gateway accepted a
 message but before the row was updated sends it again after restart.
@@ -15,7 +24,8 @@ PLUGGING IN A REAL GATEWAY: implement `ContactSender` (an object with `name` and
 aggregator's HTTP API or the WhatsApp Business Cloud API (template message
 `POST /{phone-number-id}/messages`) — and set it as `AlarmConfig.sender` when the
 app is created (server/alarms/scheduler.py `setup_alarms`). `LogSender` below is
-the implementation shipped here: it writes each message to the log.
+the implementation shipped here: it writes each message to the log and reports
+it `NotDelivered` ("no gateway configured"), because nobody received it.
 """
 
 from __future__ import annotations
@@ -36,6 +46,11 @@ class SendError(Exception):
     """The gateway refused or could not be reached; the message will be retried."""
 
 
+class NotDelivered(Exception):
+    """No attempt will ever deliver this message (no gateway, a number refused for
+    good): it is recorded `not_delivered` with this reason and not retried."""
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
     id: int
@@ -50,18 +65,24 @@ class ContactSender(Protocol):
     name: str
 
     async def send(self, message: OutgoingMessage) -> None:
-        """Deliver one message or raise SendError."""
+        """Deliver one message, or raise SendError (retry) or NotDelivered (never)."""
+
+
+NO_GATEWAY = "no gateway configured"
 
 
 class LogSender:
-    """Writes each message to the log instead of a gateway (the default here)."""
+    """Writes each message to the log instead of a gateway (the default here).
+
+    Nobody receives a logged message, so it is never reported as sent."""
 
     name = "log"
 
     async def send(self, message: OutgoingMessage) -> None:
-        log.info("contact message", extra={
+        log.info("contact message not delivered: no gateway configured", extra={
             "alarm_id": message.alarm_id, "channel": message.channel,
             "to": message.address, "contact": message.contact_name, "body": message.body})
+        raise NotDelivered(NO_GATEWAY)
 
 
 def message_body(owner_name: str, address: str, raised_at: str) -> str:
@@ -127,9 +148,11 @@ async def _send_batch(sender: ContactSender, max_attempts: int, retry_s: float,
         sent = await asyncio.gather(*(_send_one(sender, m) for m in msgs))
         outcomes: list[tuple[int, int, str, str, float]] = []
         timeline: list[events.EventRow] = []
-        for row, msg, error in zip(rows, msgs, sent, strict=True):
+        for row, msg, (state, error) in zip(rows, msgs, sent, strict=True):
             attempts = int(row["attempts"]) + 1
-            if not error:
+            if state == "not_delivered":
+                status = state
+            elif not error:
                 status = "sent"
             elif attempts >= max_attempts:
                 status = "failed"
@@ -146,22 +169,25 @@ async def _send_batch(sender: ContactSender, max_attempts: int, retry_s: float,
                                  f"system:{sender.name}", {
                                      "alarm_id": msg.alarm_id, "notification_id": msg.id,
                                      "contact": msg.contact_name, "channel": msg.channel,
-                                     "attempts": attempts, "error": error}, None))
+                                     "attempts": attempts, "reason": error or None}, None))
             if error:
                 log.warning("contact message not delivered", extra={
                     "alarm_id": msg.alarm_id, "notification_id": msg.id,
-                    "attempts": attempts, "err": error})
+                    "attempts": attempts, "err": error, "state": status})
         await tx.execute_query(_RECORD, [list(col) for col in zip(*outcomes, strict=True)])
         await events.append_many(tx, timeline)
     return len(msgs)
 
 
-async def _send_one(sender: ContactSender, msg: OutgoingMessage) -> str:
-    """'' when the gateway took the message, else why not."""
+async def _send_one(sender: ContactSender, msg: OutgoingMessage) -> tuple[str, str]:
+    """("sent", "") when a gateway took the message; ("error", why) for a failure
+    worth retrying; ("not_delivered", why) when no attempt ever will deliver it."""
     try:
         await asyncio.wait_for(sender.send(msg), SEND_TIMEOUT_S)
+    except NotDelivered as exc:
+        return "not_delivered", str(exc) or NO_GATEWAY
     except SendError as exc:
-        return str(exc) or type(exc).__name__
+        return "error", str(exc) or type(exc).__name__
     except TimeoutError:
-        return f"no answer from the gateway in {SEND_TIMEOUT_S:.0f} s"
-    return ""
+        return "error", f"no answer from the gateway in {SEND_TIMEOUT_S:.0f} s"
+    return "sent", ""

@@ -317,14 +317,25 @@ async def timeline(conn: BaseDBAsyncClient, alarm_id: int) -> list[dict[str, Any
     return out
 
 
+def delivery_state(status: str, attempts: int) -> str:
+    """pending | retrying | sent | failed | not_delivered (see server/alarms/contacts.py)."""
+    if status == "pending":
+        return "retrying" if attempts else "pending"
+    return status
+
+
 async def notifications(conn: BaseDBAsyncClient, alarm_id: int) -> list[dict[str, Any]]:
-    """Delivery state of each contact message (operators only: holds phone numbers)."""
+    """Delivery state of each contact message (operators only: holds phone numbers).
+
+    Only `sent` means a gateway took the message; `reason` says why any other
+    state is not (yet) that."""
     rows = await conn.execute_query_dict(
         "SELECT id, contact_name, channel, address, status, attempts, last_error, sent_at,"
         " next_attempt_at FROM alarm_notifications WHERE alarm_id = $1 ORDER BY id",
         [alarm_id])
     return [{"id": r["id"], "contact": r["contact_name"], "channel": r["channel"],
-             "address": r["address"], "status": r["status"], "attempts": r["attempts"],
-             "last_error": r["last_error"], "sent_at": _iso(r["sent_at"]),
+             "address": r["address"], "state": delivery_state(r["status"], r["attempts"]),
+             "reason": r["last_error"] or None, "attempts": r["attempts"],
+             "sent_at": _iso(r["sent_at"]),
              "next_attempt_at": _iso(r["next_attempt_at"]) if r["status"] == "pending"
              else None} for r in rows]
