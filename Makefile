@@ -22,12 +22,12 @@ up: $(STAMP)
 
 ## Lint, type-check and run the whole test suite against a real Postgres.
 test: $(STAMP)
-	$(BIN)/ruff check db server streams tui tests bench
+	$(BIN)/ruff check db lang server streams tui tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check db server streams tui tests bench
+	$(BIN)/ruff check db lang server streams tui tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,4 +1,5 @@
-"""The architecture's walls: the console is only a client; the server has no terminal UI."""
+"""The architecture's walls: the console is only a client; the server has no terminal UI;
+the message catalogue (`lang`) stands apart so both may use it."""
 
 from __future__ import annotations
 
@@ -36,3 +37,8 @@ def test_console_never_imports_db_tortoise_or_server() -> None:
 @pytest.mark.parametrize("package", ["server", "streams", "db"])
 def test_backend_never_imports_textual(package: str) -> None:
     assert "textual" not in _top(_modules_after_import(package))
+
+
+def test_catalogue_imports_neither_side() -> None:
+    tops = _top(_modules_after_import("lang"))
+    assert not tops & {"db", "tortoise", "server", "tui", "textual", "asyncpg", "aiohttp"}

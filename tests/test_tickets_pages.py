@@ -94,7 +94,10 @@ async def test_department_page_signs_in_lists_and_acts(api: Api) -> None:
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as browser:
         async with browser.get(f"{api.base}/dept") as resp:
-            assert "sign in" in await resp.text()
+            assert "Masuk staf dinas" in await resp.text()  # Indonesian unless asked
+        async with browser.get(f"{api.base}/dept",
+                               headers={"Accept-Language": "en-GB,en;q=0.9"}) as resp:
+            assert "Department staff sign-in" in await resp.text()
         async with browser.post(f"{api.base}/dept/login",
                                 data={"username": "operator", "password": "pantau-demo"},
                                 allow_redirects=False) as resp:

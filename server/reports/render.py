@@ -121,7 +121,7 @@ def _html_table(fig: Figures, name: str, lang: str) -> str:
     if not body:
         return f"<p>{escape(t('no_data', lang))}</p>"
     if len(body) > HTML_ROW_LIMIT:
-        return f"<p>{escape(t('see_csv', lang).format(n=len(body), file=name + '.csv'))}</p>"
+        return f"<p>{escape(t('see_csv', lang, n=len(body), file=name + '.csv'))}</p>"
     head = "".join(f"<th>{escape(t(c, lang))}</th>" for c in table.columns)
     trs = "".join("<tr>" + "".join(
         f"<td>{'' if v is None else escape(str(v))}</td>" for v in r) + "</tr>" for r in body)

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+import lang as catalogue
 from db.orm import conn
 from db.passwords import verify_password
 from server.auth import (
@@ -27,60 +28,61 @@ from server.auth import (
 )
 from server.errors import ApiError
 from server.keys import pool_key, settings_key
-from server.routes.public_form import render, when
+from server.routes.public_form import page_language, render, when
 from server.tickets import lifecycle, notes, queue
 from server.tickets.records import resolve_key
 
 routes = web.RouteTableDef()
 COOKIE = "pantau_token"
-LABELS = {"acknowledge": "Terima / acknowledge", "start": "Mulai / start",
-          "resolve": "Selesai / resolve", "refuse": "Tolak / refuse"}
 NEXT_ACTIONS = {"routed": ("acknowledge", "refuse"), "acknowledged": ("start", "resolve",
                                                                       "refuse"),
                 "in_progress": ("resolve",)}
-FLASH = {
-    "done": "Tersimpan / saved.",
-    "stale_version": "Tiket sudah berubah; muat ulang / the ticket changed, reload.",
-    "invalid_transition": "Tidak bisa pada status ini / not possible in this status.",
-    "bad_request": "Isian kurang / something is missing.",
-    "not_found": "Tiket tidak ada atau bukan milik dinas Anda / not your department's ticket.",
-    "forbidden": "Tidak diizinkan / not allowed.",
-    "login": "Nama pengguna atau kata sandi salah, atau bukan staf dinas / wrong username or "
-             "password, or not department staff.",
-}
+FLASH_CODES = ("done", "stale_version", "invalid_transition", "bad_request", "not_found",
+               "forbidden", "login")
 
 
-def _page(status: int = 200, **context: Any) -> web.Response:
-    return render("dept.html", status, lang="id", title="Dinas", **context)
+def _page(language: str, status: int = 200, **context: Any) -> web.Response:
+    t = catalogue.section(language, "dept.")
+    return render("dept.html", status, lang=language, t=t, title=t["title"],
+                  status_names=catalogue.section(language, "status."),
+                  sla_names=catalogue.section(language, "sla."), **context)
 
 
-def _flash(request: web.Request) -> tuple[str | None, bool]:
+def _flash(request: web.Request, language: str) -> tuple[str | None, bool]:
     code = request.query.get("m", "")
-    return FLASH.get(code), code not in ("", "done")
+    if code not in FLASH_CODES:
+        return None, False
+    return catalogue.text(language, f"dept.flash.{code}"), code != "done"
 
 
 @routes.get("/dept")
 @public
 async def dept_home(request: web.Request) -> web.Response:
-    flash, bad = _flash(request)
     try:
         me = await authenticate(request)
     except ApiError:
         me = None  # expired or revoked cookie: sign in again
     if me is None or me.kind != "person" or "department" not in me.roles:
-        return _page(me=None, flash=flash, flash_bad=bad)
-    rows = await conn().execute_query_dict("SELECT * FROM departments WHERE id = $1",
-                                           [me.department_id])
+        language = page_language(request)
+        flash, bad = _flash(request, language)
+        return _page(language, me=None, flash=flash, flash_bad=bad)
+    rows = await conn().execute_query_dict(
+        "SELECT d.*, p.language AS person_language FROM departments d, people p"
+        " WHERE d.id = $1 AND p.id = $2", [me.department_id, me.id])
+    language = catalogue.normalise(rows[0]["person_language"]) or catalogue.DEFAULT
+    flash, bad = _flash(request, language)
     q = queue.QueueQuery(department_id=me.department_id, limit=queue.MAX_LIMIT)
     page = await queue.page(conn(), q)
     tickets = []
     for t in page["items"]:
-        t["actions"] = [(a, LABELS[a]) for a in NEXT_ACTIONS.get(t["status"], ())]
+        t["actions"] = [(a, catalogue.text(language, f"dept.action.{a}"))
+                        for a in NEXT_ACTIONS.get(t["status"], ())]
         due = t["ack_due_at"] if t["status"] == "routed" else t["resolve_due_at"]
         t["due"] = when(due)
         tickets.append(t)
-    return _page(me=me, department=rows[0], tickets=tickets, capped=bool(page["next_cursor"]),
-                 flash=flash, flash_bad=bad)
+    return _page(language, me=me, department=rows[0], tickets=tickets,
+                 capped=bool(page["next_cursor"]), flash=flash, flash_bad=bad,
+                 open_count=catalogue.text(language, "dept.open_count", n=len(tickets)))
 
 
 @routes.post("/dept/login")

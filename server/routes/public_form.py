@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+import lang as catalogue
 from db.orm import conn
 from server.auth import public
 from server.errors import ApiError
@@ -42,92 +43,17 @@ env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesca
                   trim_blocks=True, lstrip_blocks=True)
 MAX_FORM_BYTES = 32 * 1024
 
-TEXTS: dict[str, dict[str, str]] = {
-    "id": {
-        "switch": "English", "title": "Lapor", "heading": "Laporkan masalah di kota",
-        "intro": "Laporan Anda diteruskan ke dinas yang berwenang dan dapat dipantau "
-                 "dengan nomor laporan.",
-        "fix_errors": "Periksa isian yang ditandai.", "category": "Jenis masalah",
-        "choose": "— pilih —", "description": "Apa yang terjadi?",
-        "description_hint": "(jelaskan sejelas mungkin)", "address": "Alamat / lokasi",
-        "address_hint": "(nama jalan, patokan)", "district": "Kecamatan",
-        "unknown": "— tidak tahu —", "lat": "Lintang", "lon": "Bujur", "optional": "(opsional)",
-        "about_you": "Tentang Anda", "name": "Nama", "phone": "Telepon", "email": "Email",
-        "anonymous": "Laporkan tanpa nama", "submit": "Kirim laporan",
-        "follow": "Sudah punya nomor laporan?", "check": "Lihat status",
-        "thanks": "Terima kasih, laporan Anda sudah kami terima.",
-        "your_reference": "Nomor laporan Anda", "your_key": "Kode akses",
-        "keep_reference": "Simpan nomor dan kode akses ini (atau tautan halaman ini) untuk "
-                          "memantau laporan Anda. Tanpa kode akses, status tidak dapat dilihat.",
-        "status": "Status", "duplicate_of": "Digabung dengan", "department": "Dinas",
-        "filed": "Dilaporkan", "updated": "Diperbarui", "reason": "Keterangan",
-        "history": "Riwayat", "new_report": "Buat laporan baru",
-        "not_found": "Nomor laporan atau kode akses tidak cocok.", "required": "wajib diisi",
-        "location": "isi alamat, kecamatan atau koordinat",
-        "bad_number": "bukan angka", "spam": "Laporan tidak dapat diterima.",
-        "too_large": "Isian terlalu panjang.",
-    },
-    "en": {
-        "switch": "Bahasa Indonesia", "title": "Report", "heading": "Report a problem in the city",
-        "intro": "Your report goes to the department that must act, and you can follow it "
-                 "with its reference.",
-        "fix_errors": "Please check the marked fields.", "category": "What kind of problem",
-        "choose": "— choose —", "description": "What happened?",
-        "description_hint": "(as clearly as you can)", "address": "Address / place",
-        "address_hint": "(street, landmark)", "district": "District (kecamatan)",
-        "unknown": "— don't know —", "lat": "Latitude", "lon": "Longitude",
-        "optional": "(optional)", "about_you": "About you", "name": "Name", "phone": "Phone",
-        "email": "Email", "anonymous": "Report anonymously", "submit": "Send report",
-        "follow": "Already have a reference?", "check": "Check status",
-        "thanks": "Thank you, we have received your report.",
-        "your_reference": "Your reference", "your_key": "Access code",
-        "keep_reference": "Keep this reference and access code (or this page's link) to "
-                          "follow your report. Without the access code the status cannot be "
-                          "shown.",
-        "status": "Status", "duplicate_of": "Merged into", "department": "Department",
-        "filed": "Filed", "updated": "Updated", "reason": "Reason", "history": "History",
-        "new_report": "File another report",
-        "not_found": "No report matches that reference and access code.",
-        "required": "required", "location": "give an address, a district or coordinates",
-        "bad_number": "not a number", "spam": "This report cannot be accepted.",
-        "too_large": "The form is too large.",
-    },
-}
-
-STATUS_TEXT = {
-    "id": {"new": "Diterima", "triaged": "Diverifikasi", "routed": "Diteruskan ke dinas",
-           "acknowledged": "Diterima dinas", "in_progress": "Sedang dikerjakan",
-           "resolved": "Selesai", "closed": "Ditutup", "rejected": "Ditolak",
-           "merged": "Digabung dengan laporan lain"},
-    "en": {"new": "Received", "triaged": "Verified", "routed": "Sent to the department",
-           "acknowledged": "Accepted by the department", "in_progress": "Being worked on",
-           "resolved": "Resolved", "closed": "Closed", "rejected": "Rejected",
-           "merged": "Merged with another report"},
-}
-# Public timeline: what each event means to a reporter (None = not shown).
-STEP_TEXT = {
-    "id": {"create": "Laporan diterima", "triage": "Laporan diverifikasi",
-           "route": "Diteruskan ke {dept}", "acknowledge": "Diterima oleh {dept}",
-           "start": "Sedang dikerjakan", "resolve": "Selesai dikerjakan", "close": "Ditutup",
-           "reject": "Ditolak", "reopen": "Dibuka kembali", "refuse":
-               "Dikembalikan ke pusat komando", "pause": "Menunggu informasi dari pelapor",
-           "resume": "Dilanjutkan", "merge": "Digabung dengan {into}",
-           "unmerge": "Dipisahkan kembali", "close_call": "Ditutup"},
-    "en": {"create": "Report received", "triage": "Report verified", "route": "Sent to {dept}",
-           "acknowledge": "Accepted by {dept}", "start": "Work started",
-           "resolve": "Resolved", "close": "Closed", "reject": "Rejected",
-           "reopen": "Reopened", "refuse": "Returned to the command center",
-           "pause": "Waiting for information from the reporter", "resume": "Resumed",
-           "merge": "Merged into {into}", "unmerge": "Separated again", "close_call": "Closed"},
-}
+def texts(language: str) -> dict[str, str]:
+    """The form's and status page's strings (`lapor.*` in the catalogue)."""
+    return catalogue.section(language, "lapor.")
 
 
-def _lang(request: web.Request, form: Any = None) -> str:
-    lang = (form.get("lang") if form is not None else None) or request.query.get("lang")
-    if lang in TEXTS:
-        return str(lang)
-    accept = request.headers.get("Accept-Language", "").lower()
-    return "en" if accept.startswith("en") else "id"
+def page_language(request: web.Request, form: Any = None) -> str:
+    """`lang` of the form or the query, then the browser's Accept-Language, then
+    Indonesian (the city's language)."""
+    chosen = (form.get("lang") if form is not None else None) or request.query.get("lang")
+    return (catalogue.normalise(chosen) or catalogue.from_accept_language(
+        request.headers.get("Accept-Language")) or catalogue.DEFAULT)
 
 
 def render(name: str, status: int = 200, **context: Any) -> web.Response:
@@ -159,14 +85,14 @@ async def _form_page(lang: str, values: dict[str, Any], errors: dict[str, str],
                      status: int = 200) -> web.Response:
     cats, dists = await _choices()
     return render("lapor_form.html", status, lang=lang, other_lang="en" if lang == "id" else "id",
-                  t=TEXTS[lang], title=TEXTS[lang]["title"], categories=cats, districts=dists,
+                  t=texts(lang), title=texts(lang)["title"], categories=cats, districts=dists,
                   values=values, errors=errors)
 
 
 @routes.get("/lapor")
 @public
 async def form(request: web.Request) -> web.Response:
-    return await _form_page(_lang(request), {}, {})
+    return await _form_page(page_language(request), {}, {})
 
 
 def _number(raw: str, name: str, errors: dict[str, str], t: dict[str, str]) -> float | None:
@@ -183,20 +109,20 @@ def _number(raw: str, name: str, errors: dict[str, str], t: dict[str, str]) -> f
 @routes.post("/lapor")
 @public
 async def submit(request: web.Request) -> web.Response:
-    lang = _lang(request)
+    lang = page_language(request)
     if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
-        return render("lapor_message.html", 413, lang=lang, t=TEXTS[lang],
-                      other_lang="en" if lang == "id" else "id", title=TEXTS[lang]["title"],
-                      message=TEXTS[lang]["too_large"])
+        return render("lapor_message.html", 413, lang=lang, t=texts(lang),
+                      other_lang="en" if lang == "id" else "id", title=texts(lang)["title"],
+                      message=texts(lang)["too_large"])
     try:
         data = await request.post()
     except (ValueError, UnicodeDecodeError):
         data = None
     if data is None or request.content_type not in ("application/x-www-form-urlencoded",
                                                     "multipart/form-data"):
-        return await _form_page(lang, {}, {"description": TEXTS[lang]["required"]}, 400)
-    lang = _lang(request, data)
-    t = TEXTS[lang]
+        return await _form_page(lang, {}, {"description": texts(lang)["required"]}, 400)
+    lang = page_language(request, data)
+    t = texts(lang)
     fields = ("category", "description", "address", "district", "lat", "lon", "name",
               "phone", "email")
     values: dict[str, Any] = {k: str(data.get(k, "")) for k in fields}
@@ -236,7 +162,7 @@ async def submit(request: web.Request) -> web.Response:
 async def status_lookup(request: web.Request) -> web.Response:
     ref = request.query.get("reference", "").strip().upper()
     key = request.query.get("key", "").strip().upper()
-    lang = _lang(request)
+    lang = page_language(request)
     if not ref or len(ref) > 40 or len(key) > 40:
         raise web.HTTPSeeOther(f"/lapor?lang={lang}")
     raise web.HTTPSeeOther(f"/lapor/status/{quote(ref)}?{urlencode({'key': key, 'lang': lang})}")
@@ -253,21 +179,21 @@ async def _timeline(ticket_id: int, lang: str) -> list[dict[str, str]]:
         if isinstance(payload, str):
             payload = json.loads(payload)
         action = payload.get("action") or r["kind"].split(".")[-1]
-        text = STEP_TEXT[lang].get(action)
-        if text is None:
+        key = f"lapor.step.{action}"
+        if key not in catalogue.keys():
             continue
         dept = (payload.get("ticket") or {}).get("department") or {}
         steps.append({"at": when(r["created_at"]),
-                      "text": text.format(dept=dept.get("name", "–"),
-                                          into=payload.get("into", "–"))})
+                      "text": catalogue.text(lang, key, dept=dept.get("name", "–"),
+                                             into=payload.get("into", "–"))})
     return steps
 
 
 @routes.get("/lapor/status/{reference}")
 @public
 async def status_page(request: web.Request) -> web.Response:
-    lang = _lang(request)
-    t = TEXTS[lang]
+    lang = page_language(request)
+    t = texts(lang)
     ref = request.match_info["reference"].strip().upper()
     key = request.query.get("key", "")
     rows = [] if "\x00" in ref or len(ref) > 40 else await conn().execute_query_dict(
@@ -283,7 +209,7 @@ async def status_page(request: web.Request) -> web.Response:
             ticket["category"]["name"]
     return render("lapor_status.html", lang=lang, other_lang="en" if lang == "id" else "id",
                   t=t, title=t["title"], ticket=ticket, category=category,
-                  status_text=STATUS_TEXT[lang][ticket["status"]],
+                  status_text=catalogue.text(lang, f"lapor.status.{ticket['status']}"),
                   created=when(ticket["created_at"]), updated=when(ticket["updated_at"]),
                   new=request.query.get("new") == "1", key=format_key(key),
                   timeline=await _timeline(row["id"], lang))
