@@ -6,12 +6,14 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 from aiohttp import WSCloseCode, web
 
 from db.orm import close_orm, init_orm, keep_session
 from server.alarms.scheduler import setup_alarms
+from server.browser import hide_server_banner, security_headers
 from server.errors import error_middleware
 from server.hub import Hub
 from server.keys import hub_key, pool_key, services_key, settings_key
@@ -24,6 +26,7 @@ from server.routes import tickets as ticket_routes
 from server.settings import Settings
 
 log = logging.getLogger("pantau.server")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -72,6 +75,10 @@ def create_app(settings: Settings) -> web.Application:
     app[services_key] = {}
     app.cleanup_ctx.extend([_database, _hub, _sockets, cameras.streams_ctx])
     app.on_shutdown.append(_close_sockets)
+    app.on_response_prepare.append(security_headers)
+    hide_server_banner()
+    # The pages' scripts and styles: files, so every page's CSP can forbid inline code.
+    app.router.add_static("/static/", STATIC_DIR)
     for table in (health.routes, auth.routes, people.routes, events.routes, cameras.routes,
                   wall.routes):
         app.add_routes(table)

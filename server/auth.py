@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,8 +18,11 @@ from typing import Any
 
 from aiohttp import web
 
+from server.browser import SESSION_COOKIE, is_same_origin, needs_same_origin
 from server.errors import ApiError
 from server.keys import pool_key
+
+log = logging.getLogger("pantau.auth")
 
 ANY_OPERATOR = frozenset({"call_center", "expert", "police", "supervisor", "admin"})
 SUPERVISORS = frozenset({"supervisor", "admin"})
@@ -75,17 +79,28 @@ def forbidden(message: str = "your role may not do this") -> ApiError:
     return ApiError(403, "forbidden", message)
 
 
-def _bearer(request: web.Request) -> str | None:
+def cross_site() -> ApiError:
+    return ApiError(403, "cross_site", "a request from another site may not act with this "
+                    "browser's sign-in (Origin is not this server)")
+
+
+def _credential(request: web.Request, cookie: bool) -> tuple[str, bool] | None:
+    """(token, came from the cookie), or None: the bearer header first, then the
+    session cookie where the route accepts it (see server/browser.py), then a
+    WebSocket's `access_token` (clients that cannot set headers on a handshake)."""
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    # Browsers cannot set headers on WebSocket or <video> requests: the wall and
-    # department pages pass the token in a cookie instead.
-    cookie = request.cookies.get("pantau_token")
+        token = header[7:].strip()
+        return (token, False) if token else None
     if cookie:
-        return cookie
+        # Browsers cannot set headers on WebSocket or <video> requests: the wall and
+        # department pages hold the token in an HttpOnly cookie instead.
+        value = request.cookies.get(SESSION_COOKIE)
+        if value:
+            return value, True
     if request.headers.get("Upgrade", "").lower() == "websocket":
-        return request.query.get("access_token") or None
+        token = request.query.get("access_token", "")
+        return (token, False) if token else None
     return None
 
 
@@ -100,8 +115,12 @@ WHERE t.token_hash = $1
 """
 
 
-async def authenticate(request: web.Request) -> Principal | None:
-    """The request's principal, or None when it carries no credential; 401 on a bad one."""
+async def authenticate(request: web.Request, *, cookie: bool = False) -> Principal | None:
+    """The request's principal, or None when it carries no credential; 401 on a bad one.
+
+    `cookie`: the route is one a page of ours calls, so the session cookie counts
+    too; a cookie-authenticated write or WebSocket from another origin is 403.
+    """
     if principal_key in request:
         return request[principal_key]
     if "X-Pantau-Device" in request.headers:
@@ -109,9 +128,15 @@ async def authenticate(request: web.Request) -> Principal | None:
         from server.alarms.signing import authenticate_device
 
         return await authenticate_device(request)
-    token = _bearer(request)
-    if token is None:
+    found = _credential(request, cookie)
+    if found is None:
         return None
+    token, from_cookie = found
+    if from_cookie and needs_same_origin(request) and not is_same_origin(request):
+        log.warning("cross-site request refused", extra={
+            "path": request.path, "method": request.method, "host": request.host,
+            "origin": request.headers.get("Origin", "")[:200]})
+        raise cross_site()
     row = await request.app[pool_key].fetchrow(_LOOKUP, token_hash(token))
     now = datetime.now(UTC)
     if row is None:
@@ -136,12 +161,14 @@ async def authenticate(request: web.Request) -> Principal | None:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def requires(*roles: str | frozenset[str], kinds: Iterable[str] = ("person",)) -> Callable[
-        [Handler], Handler]:
+def requires(*roles: str | frozenset[str], kinds: Iterable[str] = ("person",),
+             cookie: bool = False) -> Callable[[Handler], Handler]:
     """Wrap a handler: 401 without a valid credential, 403 without one of `roles`.
 
     `roles` may be role names or role sets; no roles means any principal of
     an allowed kind. Walls and devices are listed in `kinds` where they may call.
+    `cookie=True` only on routes the wall page or the department page call from
+    the browser: elsewhere the session cookie is not a credential at all.
     """
     wanted: set[str] = set()
     for r in roles:
@@ -151,7 +178,7 @@ def requires(*roles: str | frozenset[str], kinds: Iterable[str] = ("person",)) -
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def wrapper(request: web.Request) -> web.StreamResponse:
-            principal = await authenticate(request)
+            principal = await authenticate(request, cookie=cookie)
             if principal is None:
                 raise unauthorised()
             if principal.kind not in allowed_kinds:
@@ -160,7 +187,8 @@ def requires(*roles: str | frozenset[str], kinds: Iterable[str] = ("person",)) -
                 raise forbidden(f"needs one of the roles: {', '.join(sorted(wanted))}")
             return await handler(request)
 
-        wrapper.__pantau_auth__ = {"roles": sorted(wanted), "kinds": sorted(allowed_kinds)}  # type: ignore[attr-defined]
+        wrapper.__pantau_auth__ = {"roles": sorted(wanted), "kinds": sorted(allowed_kinds),  # type: ignore[attr-defined]
+                                   "cookie": cookie}
         return wrapper
 
     return decorate

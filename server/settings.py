@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 
 def _int_env(name: str, default: int) -> int:
@@ -14,6 +15,20 @@ def _int_env(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SystemExit(f"pantau: {name} must be a whole number, got {raw!r}") from exc
+
+
+def public_origin(raw: str) -> str:
+    """PANTAU_PUBLIC_URL reduced to the origin browsers see (`https://host[:port]`);
+    '' when unset. A malformed value stops the server rather than weakening checks."""
+    raw = raw.strip()
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment or parts.username:
+        raise SystemExit(f"pantau: PANTAU_PUBLIC_URL must look like https://pantau.example.org,"
+                         f" got {raw!r}")
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 @dataclass
@@ -30,4 +45,8 @@ class Settings:
     subscriber_queue: int = field(
         default_factory=lambda: _int_env("PANTAU_SUBSCRIBER_QUEUE", 2000))
     db_pool_size: int = field(default_factory=lambda: _int_env("PANTAU_DB_POOL", 20))
+    # Where browsers reach the server (behind a TLS proxy: its https URL). Makes
+    # cookies Secure and sends HSTS when https; also an accepted Origin.
+    public_url: str = field(
+        default_factory=lambda: public_origin(os.environ.get("PANTAU_PUBLIC_URL", "")))
     start_streams: bool = True

@@ -13,13 +13,26 @@ MAX_JSON_BYTES = 256 * 1024
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object ({} for an empty body).
+
+    A body is JSON only when it says so (`Content-Type: application/json`): a
+    cross-site form can send text/plain or form encoding, never this without a
+    CORS preflight, so this is also half of the defence against cross-site
+    writes (server/browser.py has the other half).
+    """
     if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
         raise ApiError(413, "too_large", f"body over {MAX_JSON_BYTES} bytes")
     raw = await request.read()
     if len(raw) > MAX_JSON_BYTES:
         raise ApiError(413, "too_large", f"body over {MAX_JSON_BYTES} bytes")
+    if not raw:
+        return {}
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type",
+                       f"send the body as JSON with Content-Type: application/json "
+                       f"(got {request.content_type or 'none'})")
     try:
-        data = json.loads(raw or b"{}")
+        data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise bad_request(f"body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
@@ -80,6 +93,18 @@ class Fields:
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             self.errors[name] = f"must be between {lo} and {hi}"
         return float(value)
+
+    def boolean(self, name: str, *, required: bool = False, default: bool = False) -> bool:
+        """true or false, nothing else: "no", 0 and "false" are refused, not guessed."""
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                self.errors[name] = "required"
+            return default
+        if not isinstance(value, bool):
+            self.errors[name] = "must be true or false"
+            return default
+        return value
 
     def choice(self, name: str, options: tuple[str, ...] | list[str], *, required: bool = True,
                default: str | None = None) -> str | None:

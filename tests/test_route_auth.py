@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from server.app import create_app
+from aiohttp import web
+
+from server.app import STATIC_DIR, create_app
 from server.settings import Settings
 
 
@@ -11,6 +13,11 @@ def test_every_route_declares_its_authorisation() -> None:
     undeclared = []
     for route in app.router.routes():
         if route.method == "HEAD":
+            continue
+        if isinstance(route.resource, web.StaticResource):
+            # Public by nature: the pages' scripts and styles, nothing else.
+            assert route.resource.get_info()["directory"] == STATIC_DIR
+            assert {p.suffix for p in STATIC_DIR.iterdir()} <= {".js", ".css"}
             continue
         handler = route.handler
         if not hasattr(handler, "__pantau_auth__"):

@@ -92,7 +92,8 @@ async def test_department_page_signs_in_lists_and_acts(api: Api) -> None:
                                           "address": "Jl. Riau"})
     _, t = await op.post(f"/api/tickets/{t['id']}/route", {"version": t["version"]})
     jar = aiohttp.CookieJar(unsafe=True)
-    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+    # As a browser on the page: it names the page's origin on every write and handshake.
+    async with aiohttp.ClientSession(cookie_jar=jar, headers={"Origin": api.base}) as browser:
         async with browser.get(f"{api.base}/dept") as resp:
             assert "Masuk staf dinas" in await resp.text()  # Indonesian unless asked
         async with browser.get(f"{api.base}/dept",

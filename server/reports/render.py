@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 from datetime import date, timedelta
 from html import escape
@@ -135,6 +137,9 @@ table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
 td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}
 th{background:#f3f5f8}pre{background:#f6f6f6;padding:.75rem;white-space:pre-wrap}
 """
+# The page's one inline <style>, named by hash in the CSP it is served with
+# (the file a report writes must stand alone; the server still allows no other).
+STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
 
 
 def html(fig: Figures, lang: str) -> str:

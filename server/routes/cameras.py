@@ -174,7 +174,7 @@ def camera_json(cam: Camera, health: Health | None) -> dict[str, Any]:
 
 
 @routes.get("/api/cameras")
-@requires(kinds=WATCHERS)
+@requires(kinds=WATCHERS, cookie=True)
 async def list_cameras(request: web.Request) -> web.Response:
     cams = await Camera.all().order_by("id").prefetch_related("district")
     streams = request.app[services_key].get("streams")
@@ -183,7 +183,7 @@ async def list_cameras(request: web.Request) -> web.Response:
 
 
 @routes.post("/whep/cameras/{camera_id}")
-@requires(ANY_OPERATOR, kinds=WATCHERS)
+@requires(ANY_OPERATOR, kinds=WATCHERS, cookie=True)
 async def whep_offer(request: web.Request) -> web.Response:
     """WHEP: an SDP offer in, 201 with the answer and the session's Location out."""
     if request.content_type != "application/sdp":
@@ -205,7 +205,7 @@ async def whep_offer(request: web.Request) -> web.Response:
 
 
 @routes.delete("/whep/sessions/{session_id}")
-@requires(ANY_OPERATOR, kinds=WATCHERS)
+@requires(ANY_OPERATOR, kinds=WATCHERS, cookie=True)
 async def whep_delete(request: web.Request) -> web.Response:
     streams = streams_of(request)
     sid = request.match_info["session_id"]
@@ -221,7 +221,7 @@ async def whep_delete(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/cameras/{camera_id}/snapshot.jpg")
-@requires(ANY_OPERATOR, kinds=WATCHERS)
+@requires(ANY_OPERATOR, kinds=WATCHERS, cookie=True)
 async def snapshot(request: web.Request) -> web.Response:
     streams = streams_of(request)
     feed = await streams.feed(_camera_id(request))

@@ -2,10 +2,11 @@
 open tickets routed to them, and acknowledge, start, resolve, refuse or note them.
 
 Server-rendered forms (each carries the ticket version, so a stale page answers
-"reload" instead of overwriting); a few lines of script reload the list when the
-event stream says one of the department's tickets changed. The session is the
-ordinary bearer token in an HttpOnly, SameSite=Strict cookie, which the auth
-helper already accepts, so cross-site forms cannot act with it.
+"reload" instead of overwriting); a small script (server/static/dept.js) reloads
+the list when the event stream says one of the department's tickets changed. The
+session is the ordinary bearer token in the session cookie, a credential only on
+these routes and the event stream; a form or fetch from another origin is refused
+(server/browser.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from server.auth import (
     public,
     requires,
 )
+from server.browser import clear_session_cookie, looks_cross_site, set_session_cookie
 from server.errors import ApiError
 from server.keys import pool_key, settings_key
 from server.routes.public_form import page_language, render, when
@@ -33,7 +35,6 @@ from server.tickets import lifecycle, notes, queue
 from server.tickets.records import resolve_key
 
 routes = web.RouteTableDef()
-COOKIE = "pantau_token"
 NEXT_ACTIONS = {"routed": ("acknowledge", "refuse"), "acknowledged": ("start", "resolve",
                                                                       "refuse"),
                 "in_progress": ("resolve",)}
@@ -59,7 +60,7 @@ def _flash(request: web.Request, language: str) -> tuple[str | None, bool]:
 @public
 async def dept_home(request: web.Request) -> web.Response:
     try:
-        me = await authenticate(request)
+        me = await authenticate(request, cookie=True)
     except ApiError:
         me = None  # expired or revoked cookie: sign in again
     if me is None or me.kind != "person" or "department" not in me.roles:
@@ -88,6 +89,8 @@ async def dept_home(request: web.Request) -> web.Response:
 @routes.post("/dept/login")
 @public
 async def dept_login(request: web.Request) -> web.Response:
+    if looks_cross_site(request):
+        raise web.HTTPSeeOther("/dept?m=forbidden")  # no signing a victim into our account
     form = await request.post()
     username = str(form.get("username", "")).replace("\x00", "").strip().lower()[:40]
     password = str(form.get("password", "")).replace("\x00", "")[:200]
@@ -100,28 +103,24 @@ async def dept_login(request: web.Request) -> web.Response:
     ttl = timedelta(hours=request.app[settings_key].token_ttl_hours)
     token, _ = await issue_person_token(pool, row["id"], ttl, label="dept page")
     resp = web.HTTPSeeOther("/dept")
-    resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/",
-                    max_age=int(ttl.total_seconds()), secure=request.secure)
+    set_session_cookie(resp, request, token, int(ttl.total_seconds()))
     raise resp
 
 
 @routes.post("/dept/logout")
-@requires(DEPARTMENT)
+@requires(DEPARTMENT, cookie=True)
 async def dept_logout(request: web.Request) -> web.Response:
     await request.app[pool_key].execute(
         "UPDATE auth_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
         principal_of(request).token_id)
     resp = web.HTTPSeeOther("/dept")
-    resp.del_cookie(COOKIE, path="/")
+    clear_session_cookie(resp, request)
     raise resp
 
 
 @routes.post("/dept/tickets/{id}/{action:acknowledge|start|resolve|refuse|note}")
-@requires(DEPARTMENT)
+@requires(DEPARTMENT, cookie=True)
 async def dept_action(request: web.Request) -> web.Response:
-    origin = request.headers.get("Origin")
-    if origin and origin.split("://", 1)[-1] != request.host:
-        raise ApiError(403, "forbidden", "cross-site form refused")
     form = await request.post()
     me = principal_of(request)
     action = request.match_info["action"]

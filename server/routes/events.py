@@ -37,7 +37,7 @@ CREDENTIAL_CHECK_SECONDS = 5.0
 
 
 @routes.get("/api/events")
-@requires(kinds=("person", "wall"))
+@requires(kinds=("person", "wall"), cookie=True)
 async def event_stream(request: web.Request) -> web.WebSocketResponse:
     principal = principal_of(request)
     since_raw = request.query.get("since")

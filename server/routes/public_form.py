@@ -58,11 +58,8 @@ def page_language(request: web.Request, form: Any = None) -> str:
 
 def render(name: str, status: int = 200, **context: Any) -> web.Response:
     html = env.get_template(name).render(**context)
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
-                        headers={"Content-Security-Policy": "default-src 'self'; "
-                                 "style-src 'self' 'unsafe-inline'; script-src 'self' "
-                                 "'unsafe-inline'; connect-src 'self'",
-                                 "X-Frame-Options": "DENY"})
+    # Security headers (CSP without inline code, no framing) come from server/browser.py.
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
 def when(value: datetime | str | None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.auth import SUPERVISORS, requires
+from server.browser import page_policy
 from server.errors import bad_request
 from server.reports import build, render
 from server.reports.periods import KINDS, PeriodError
@@ -39,7 +40,8 @@ async def report(request: web.Request) -> web.Response:
     fig = await build.figures(period)
     name = f"pantau-{kind}-{period.label}-{lang}"
     if fmt == "html":
-        return web.Response(text=render.html(fig, lang), content_type="text/html")
+        return web.Response(text=render.html(fig, lang), content_type="text/html", headers={
+            "Content-Security-Policy": page_policy(style_hashes=(render.STYLE_HASH,))})
     if fmt == "text":
         return web.Response(text=render.summary(fig, lang), content_type="text/plain")
     if fmt == "csv":

@@ -159,7 +159,7 @@ def _new_ticket(f: Fields, channel: str) -> NewTicket:
         reporter_name=rf.text("name", required=False, max_len=intake.MAX_NAME),
         reporter_phone=rf.text("phone", required=False, max_len=40),
         reporter_email=rf.text("email", required=False, max_len=200),
-        anonymous=bool(f.data.get("anonymous", False)),
+        anonymous=f.boolean("anonymous"),
         tags=_tags(f) or [],
     )
     f.errors.update({f"reporter.{k}": v for k, v in rf.errors.items()})

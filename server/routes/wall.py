@@ -36,6 +36,7 @@ from server.auth import (
     requires,
     token_hash,
 )
+from server.browser import set_session_cookie
 from server.errors import ApiError, bad_request, not_found
 from server.keys import pool_key
 from server.validation import Fields, json_body
@@ -289,23 +290,8 @@ async def wall_page(request: web.Request) -> web.Response:
         raise not_found("monitor")
     html = _read("wall.html", "templates").replace(
         "{{MONITOR}}", escape(json.dumps(code), quote=True))
-    return web.Response(text=html, content_type="text/html", headers={
-        "Cache-Control": "no-store",
-        "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                                   "media-src 'self' blob:; style-src 'self'"})
-
-
-_STATIC = {"wall.js": "application/javascript", "wall.css": "text/css"}
-
-
-@routes.get("/static/wall/{name}")
-@public
-async def wall_static(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    if name not in _STATIC:
-        raise not_found("file")
-    return web.Response(text=_read(name, "static"), content_type=_STATIC[name],
-                        headers={"Cache-Control": "no-cache"})
+    return web.Response(text=html, content_type="text/html",
+                        headers={"Cache-Control": "no-store"})
 
 
 @routes.post("/api/wall/pairings")
@@ -338,8 +324,7 @@ async def claim(request: web.Request) -> web.Response:
         return web.json_response({"status": "pending"}, status=202)
     token, monitor = result
     resp = web.json_response({"status": "paired", "monitor": monitor})
-    resp.set_cookie("pantau_token", token, max_age=int(WALL_TOKEN_TTL.total_seconds()),
-                    httponly=True, samesite="Strict", secure=request.secure, path="/")
+    set_session_cookie(resp, request, token, int(WALL_TOKEN_TTL.total_seconds()))
     return resp
 
 
@@ -376,7 +361,7 @@ async def revoke(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/wall/me")
-@requires(kinds=("wall",))
+@requires(kinds=("wall",), cookie=True)
 async def wall_me(request: web.Request) -> web.Response:
     p = principal_of(request)
     return web.json_response({"monitor": p.name, "monitor_id": p.monitor_id,
@@ -402,7 +387,7 @@ async def list_monitors(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/monitors/{code}")
-@requires(ANY_OPERATOR, kinds=("person", "wall"))
+@requires(ANY_OPERATOR, kinds=("person", "wall"), cookie=True)
 async def get_monitor(request: web.Request) -> web.Response:
     return web.json_response(await monitor_json(await _monitor_for(request)))
 
@@ -442,9 +427,9 @@ async def patch_monitor(request: web.Request) -> web.Response:
             raise bad_request("rotation_seconds must be 0..3600", {"rotation_seconds": "invalid"})
         changes["rotation_seconds"] = v
     if "show_alarms" in body:
-        if not isinstance(body["show_alarms"], bool):
-            raise bad_request("show_alarms must be true or false", {"show_alarms": "invalid"})
-        changes["show_alarms"] = body["show_alarms"]
+        f = Fields(body)
+        changes["show_alarms"] = f.boolean("show_alarms")
+        f.check()
     if not changes:
         raise bad_request("nothing to change")
     try:
@@ -456,6 +441,6 @@ async def patch_monitor(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/wall/summary")
-@requires(ANY_OPERATOR, kinds=("person", "wall"))
+@requires(ANY_OPERATOR, kinds=("person", "wall"), cookie=True)
 async def summary(request: web.Request) -> web.Response:
     return web.json_response(await wall_summary(request.app[pool_key]))
