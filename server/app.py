@@ -24,6 +24,7 @@ from server.routes import reports as report_routes
 from server.routes import shifts as shift_routes
 from server.routes import tickets as ticket_routes
 from server.settings import Settings
+from server.tickets import calendar
 
 log = logging.getLogger("pantau.server")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
     app[settings_key] = settings
     app[services_key] = {}
+    calendar.use_city_holidays(settings.city_holidays)
     app.cleanup_ctx.extend([_database, _hub, _sockets, cameras.streams_ctx])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(security_headers)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urlsplit
+
+from server.tickets.calendar import city_holidays_from_env
 
 
 def _int_env(name: str, default: int) -> int:
@@ -49,4 +52,7 @@ class Settings:
     # cookies Secure and sends HSTS when https; also an accepted Origin.
     public_url: str = field(
         default_factory=lambda: public_origin(os.environ.get("PANTAU_PUBLIC_URL", "")))
+    # The city's own days off beyond the national holidays (cuti bersama, local
+    # days): working-day SLAs skip them.
+    city_holidays: frozenset[date] = field(default_factory=city_holidays_from_env)
     start_streams: bool = True

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 from tortoise.transactions import in_transaction
 
-from server.tickets import sla
-from server.tickets.calendar import JAKARTA, add_working_days, is_working_day
+from server.tickets import calendar, sla
+from server.tickets.calendar import JAKARTA, add_working_days, holiday_name, is_working_day
 from server.tickets.scheduler import scan
 from server.tickets.sla import Policy, due_times
 from tests.conftest import Api, base_of, next_event, start_app
@@ -27,8 +27,43 @@ def test_weekends_and_public_holidays_are_not_working_days() -> None:
     assert is_working_day(jkt(2026, 11, 27).date())  # a Friday
     assert not is_working_day(jkt(2026, 11, 28).date())  # Saturday
     assert not is_working_day(jkt(2026, 8, 17).date())  # Independence Day (Monday)
-    assert not is_working_day(jkt(2026, 3, 20).date())  # Idul Fitri
+    assert not is_working_day(jkt(2026, 3, 19).date())  # Nyepi (Thursday)
     assert not is_working_day(jkt(2027, 12, 25).date())  # fixed-date holiday, any year
+
+
+def test_moving_holidays_of_any_year_come_from_the_maintained_calendar() -> None:
+    """The old hand-made table ended in 2026: from 2027 on, Idul Fitri was a
+    working day and SLA dates were silently wrong."""
+    assert holiday_name(date(2027, 3, 10)) is not None  # Idul Fitri 1448 H (Wednesday)
+    assert not is_working_day(date(2027, 3, 10))
+    assert not is_working_day(date(2027, 5, 6))  # Ascension Day 2027 (Thursday)
+    assert not is_working_day(date(2030, 2, 4))  # Idul Fitri 1451 H (Monday)
+    assert not is_working_day(date(2030, 4, 19))  # Good Friday 2030
+    assert is_working_day(date(2030, 2, 6))  # an ordinary Wednesday
+    # Tuesday 9 March 2027 + 1 working day: Wednesday and Thursday are Idul Fitri.
+    assert add_working_days(jkt(2027, 3, 9, 10), 1) == jkt(2027, 3, 12, 10)
+    # Friday 1 February 2030 + 1: Monday and Tuesday are Idul Fitri.
+    assert add_working_days(jkt(2030, 2, 1, 10), 1) == jkt(2030, 2, 6, 10)
+
+
+def test_the_citys_own_days_off_are_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.settings import Settings
+
+    monkeypatch.setenv("PANTAU_CITY_HOLIDAYS", "2026-12-24, 2027-01-04")
+    days = Settings().city_holidays
+    assert days == {date(2026, 12, 24), date(2027, 1, 4)}
+    assert is_working_day(date(2026, 12, 24))  # not until the server uses them
+    calendar.use_city_holidays(days)
+    try:
+        assert not is_working_day(date(2026, 12, 24))
+        assert holiday_name(date(2027, 1, 4)) == "city holiday"
+        # Wednesday 23 Dec + 1: 24th city day off, 25th Christmas, weekend, 28th.
+        assert add_working_days(jkt(2026, 12, 23, 9), 1) == jkt(2026, 12, 28, 9)
+    finally:
+        calendar.use_city_holidays(())
+    monkeypatch.setenv("PANTAU_CITY_HOLIDAYS", "2026-12-24,24/12/2026")
+    with pytest.raises(SystemExit, match="'24/12/2026' is not a YYYY-MM-DD date"):
+        Settings()
 
 
 def test_working_days_skip_weekends_and_holidays() -> None:
@@ -172,3 +207,27 @@ async def test_the_server_runs_the_scheduler(fast_sla: None, db_url: str) -> Non
             await ws.close()
     finally:
         await srv.close()
+
+
+async def test_the_server_skips_the_citys_days_off(monkeypatch: pytest.MonkeyPatch,
+                                                   db_url: str) -> None:
+    """PANTAU_CITY_HOLIDAYS reaches the due times of a complaint filed through the API."""
+    import aiohttp
+
+    today = datetime.now(JAKARTA).date()
+    days_off = [today + timedelta(days=d) for d in range(1, 15)]
+    monkeypatch.setenv("PANTAU_CITY_HOLIDAYS", ",".join(d.isoformat() for d in days_off))
+    srv = await start_app(db_url)
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = Api(base_of(srv), session)
+            op = api.as_user(await api.login("operator"))
+            status, t = await op.post("/api/tickets", {
+                "channel": "web", "description": "Lampu jalan mati", "category": "lampu-jalan",
+                "district": "coblong"})
+            assert status == 201 and t["priority"] == 4, t
+            ack_due = datetime.fromisoformat(t["ack_due_at"]).astimezone(JAKARTA).date()
+            assert ack_due > days_off[-1]
+    finally:
+        await srv.close()
+        calendar.use_city_holidays(())

@@ -1,58 +1,73 @@
-"""Working days in Bandung: Monday to Friday, minus Indonesian public holidays.
+"""Working days in Bandung: Monday to Friday, minus Indonesian public holidays and
+the city's own days off.
 
 Complaints (P3/P4) are promised in working days (LAPOR!: verified within 3, answered
 within 5), so a complaint filed on Friday evening is not late on Monday morning.
-Holidays with a fixed date are computed for any year; the moving ones (Islamic,
-Chinese, Hindu, Buddhist and Christian calendars) follow the government's yearly
-joint decree (SKB 3 Menteri) and are listed here per year: add next year's when
-the decree is published.
+
+National holidays come from the maintained `holidays` package (Indonesia), for
+any year: fixed dates, and the moving ones of the Islamic, Chinese, Hindu,
+Buddhist and Christian calendars (future Islamic dates are the package's
+estimates until the government's yearly decree, SKB 3 Menteri, is published and
+the package follows it). Keep the package current. What the package does not
+know is the city's to say: the joint leave days (cuti bersama) of the decree and
+any local day off, as `PANTAU_CITY_HOLIDAYS` (comma-separated YYYY-MM-DD), read
+once when the server starts.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import holidays
+
 JAKARTA = ZoneInfo("Asia/Jakarta")
+CITY_HOLIDAYS_ENV = "PANTAU_CITY_HOLIDAYS"
 
-# (month, day): New Year, Labour Day, Pancasila Day, Independence Day, Christmas.
-FIXED_HOLIDAYS = ((1, 1), (5, 1), (6, 1), (8, 17), (12, 25))
+# Years are filled in as they are asked about (the package computes them).
+_NATIONAL = holidays.country_holidays("ID")
+_city: frozenset[date] = frozenset()
 
-MOVING_HOLIDAYS: dict[int, tuple[str, ...]] = {
-    2025: (
-        "2025-01-27",  # Isra Mi'raj
-        "2025-01-29",  # Imlek (Chinese New Year)
-        "2025-03-29",  # Nyepi
-        "2025-03-31", "2025-04-01",  # Idul Fitri
-        "2025-04-18",  # Good Friday
-        "2025-04-20",  # Easter
-        "2025-05-12",  # Waisak (Vesak)
-        "2025-05-29",  # Ascension
-        "2025-06-06",  # Idul Adha
-        "2025-06-27",  # Islamic New Year
-        "2025-09-05",  # Maulid Nabi
-    ),
-    2026: (
-        "2026-01-16",  # Isra Mi'raj
-        "2026-02-17",  # Imlek
-        "2026-03-19",  # Nyepi
-        "2026-03-20", "2026-03-21",  # Idul Fitri
-        "2026-04-03",  # Good Friday
-        "2026-04-05",  # Easter
-        "2026-05-14",  # Ascension
-        "2026-05-27",  # Idul Adha
-        "2026-05-31",  # Waisak
-        "2026-06-16",  # Islamic New Year
-        "2026-08-25",  # Maulid Nabi
-    ),
-}
 
-_MOVING: frozenset[date] = frozenset(
-    date.fromisoformat(d) for days in MOVING_HOLIDAYS.values() for d in days)
+def parse_city_holidays(raw: str) -> frozenset[date]:
+    """`2026-03-20, 2026-12-24` -> dates; ValueError naming the bad entry."""
+    days = set()
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            days.add(date.fromisoformat(part))
+        except ValueError as exc:
+            raise ValueError(f"{CITY_HOLIDAYS_ENV}: {part!r} is not a YYYY-MM-DD date") from exc
+    return frozenset(days)
+
+
+def city_holidays_from_env() -> frozenset[date]:
+    try:
+        return parse_city_holidays(os.environ.get(CITY_HOLIDAYS_ENV, ""))
+    except ValueError as exc:
+        raise SystemExit(f"pantau: {exc}") from exc
+
+
+def use_city_holidays(days: Iterable[date]) -> None:
+    """The city's own days off from now on (the server sets them from its settings)."""
+    global _city
+    _city = frozenset(days)
+
+
+def holiday_name(day: date) -> str | None:
+    """Why `day` is a holiday (None if it is not one)."""
+    if day in _city:
+        return "city holiday"
+    name = _NATIONAL.get(day)
+    return str(name) if name else None
 
 
 def is_holiday(day: date) -> bool:
-    return (day.month, day.day) in FIXED_HOLIDAYS or day in _MOVING
+    return day in _city or day in _NATIONAL
 
 
 def is_working_day(day: date) -> bool:
