@@ -4,7 +4,9 @@ database, the private Postgres, and a database that goes away and comes back."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import select
 import shutil
 import signal
 import socket
@@ -304,3 +306,90 @@ def test_embedded_postgres_as_an_ordinary_user() -> None:
         assert f"dir {home}/.local/share/pantau" in proc.stdout
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_second_pantau_up_on_the_same_data_refuses_and_the_first_keeps_serving(
+        private_dir: Path) -> None:
+    """Two `make up` at the same moment: one serves, the other says so in one line
+    and leaves the first one's Postgres alone (it used to stop it)."""
+    env = {**os.environ, "PANTAU_DATA_DIR": str(private_dir / "data")}
+    env.pop("DATABASE_URL", None)
+    cluster = EmbeddedPostgres(private_dir / "data")
+    for _round in range(2):  # a fresh data directory, then one that exists
+        ports = free_port(), free_port()
+        procs = [subprocess.Popen([PANTAU, "up", "--port", str(p)], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for p in ports]
+        try:
+            loser = None
+            deadline = time.monotonic() + 60
+            while loser is None and time.monotonic() < deadline:
+                loser = next((k for k, p in enumerate(procs) if p.poll() is not None), None)
+                time.sleep(0.05)
+            assert loser is not None, "neither pantau up refused"
+            winner = 1 - loser
+            _, err = procs[loser].communicate(timeout=5)
+            assert procs[loser].returncode == 1
+            assert "already running" in err and str(private_dir / "data") in err
+            assert len(err.strip().splitlines()) == 1, err
+            base = f"http://127.0.0.1:{ports[winner]}"
+            asyncio.run(wait_healthy(base, timeout=60))
+            assert procs[winner].poll() is None and cluster.is_running()
+
+            async def sign_in(url: str) -> None:  # the database really is there
+                async with aiohttp.ClientSession() as session:
+                    await Api(url, session).login("operator")
+
+            asyncio.run(sign_in(base))
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+                    p.communicate(timeout=30)
+        assert not cluster.is_running()
+
+
+def test_closing_the_terminal_stops_pantau_up_and_its_postgres(private_dir: Path) -> None:
+    """`pantau up` in a real terminal (a pty it has as controlling terminal): when
+    the terminal goes away the kernel sends SIGHUP, and Postgres is stopped too."""
+    import fcntl
+    import pty
+    import termios
+    import threading
+
+    env = {**os.environ, "PANTAU_DATA_DIR": str(private_dir / "data")}
+    env.pop("DATABASE_URL", None)
+    port = free_port()
+    master, slave = pty.openpty()
+
+    def own_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([PANTAU, "up", "--port", str(port)], env=env, stdin=slave,
+                            stdout=slave, stderr=slave, start_new_session=True,
+                            preexec_fn=own_terminal)
+    os.close(slave)
+    seen: list[bytes] = []
+    reading = threading.Event()
+    reading.set()
+
+    def drain() -> None:  # a terminal reads what the program writes
+        with contextlib.suppress(OSError):
+            while reading.is_set():
+                if select.select([master], [], [], 0.1)[0]:
+                    seen.append(os.read(master, 4096))
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    cluster = EmbeddedPostgres(private_dir / "data")
+    try:
+        asyncio.run(wait_healthy(f"http://127.0.0.1:{port}", timeout=60))
+        assert cluster.is_running()
+        reading.clear()
+        reader.join()
+        os.close(master)  # the terminal window closes
+        proc.wait(30)
+        assert not cluster.is_running(), b"".join(seen).decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()

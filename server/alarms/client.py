@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +61,9 @@ class DeviceClient:
     timeout_s: float = 5.0
     first_backoff_s: float = 0.2
     max_backoff_s: float = 5.0
+    # Told about every failed attempt that will be retried: (attempt number,
+    # what happened, seconds until the next one), so a person pressing sees it.
+    on_retry: Callable[[int, str, float], None] | None = None
 
     async def send(self, method: str, path: str, payload: dict[str, Any] | None = None,
                    extra_headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -87,7 +92,7 @@ class DeviceClient:
             try:
                 status, body = await self.send(method, path, payload, headers)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                status, body = 0, str(exc)
+                status, body = 0, _why(exc, self.timeout_s)
                 outcomes.append(type(exc).__name__)
             else:
                 outcomes.append(status)
@@ -99,7 +104,10 @@ class DeviceClient:
             if time.perf_counter() - started + backoff > deadline_s:
                 raise GaveUp(f"no acknowledgement after {len(outcomes)} attempt(s); "
                              f"last: {status or body}")
-            await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
+            delay = backoff * random.uniform(0.5, 1.0)
+            if self.on_retry is not None:
+                self.on_retry(len(outcomes), str(status or body), delay)
+            await asyncio.sleep(delay)
             backoff = min(backoff * 2, self.max_backoff_s)
 
     async def press(self, *, lat: float | None = None, lon: float | None = None,
@@ -115,3 +123,12 @@ class DeviceClient:
     async def heartbeat(self, *, deadline_s: float = 30.0) -> PressResult:
         return await self._until_acknowledged("POST", "/api/devices/heartbeat", {}, {},
                                               deadline_s, "")
+
+
+def _why(exc: BaseException, timeout_s: float) -> str:
+    """A failed attempt in a few words: "connection refused", "no answer in 5 s"."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer in {timeout_s:g} s"
+    if isinstance(exc, aiohttp.ClientConnectorError) and exc.os_error.errno:
+        return os.strerror(exc.os_error.errno).lower()
+    return str(exc) or type(exc).__name__

@@ -9,16 +9,15 @@ from __future__ import annotations
 import click
 
 from server.cli.common import CONTEXT_SETTINGS
+from server.cli.local import resolve_server, server_option, wait_for_server
 
 
 @click.command("console", context_settings=CONTEXT_SETTINGS)
-@click.option("--server", "server_url", envvar="PANTAU_SERVER", metavar="URL",
-              default="http://127.0.0.1:8080", show_default=True,
-              help="Server to connect to (env PANTAU_SERVER).")
+@server_option
 @click.option("--lang", type=click.Choice(["en", "id"]), envvar="PANTAU_LANG", default=None,
               help="Interface language (default: the signed-in person's preference).")
 @click.option("--logout", is_flag=True, help="Forget the saved sign-in token first.")
-def console(server_url: str, lang: str | None, logout: bool) -> None:
+def console(server_url: str | None, lang: str | None, logout: bool) -> None:
     """The operator console: queue, routing, 112 calls, panic alarms, cameras.
 
     Sign in once; the token is kept in ~/.config/pantau/token.json (mode 0600).
@@ -27,9 +26,11 @@ def console(server_url: str, lang: str | None, logout: bool) -> None:
     from tui import config
     from tui.app import PantauApp
 
+    choice = resolve_server(server_url)
+    wait_for_server(choice, lambda line: click.echo(line, err=True))
     if logout:
         config.clear_token()
-    PantauApp(server_url, language=lang).run()
+    PantauApp(choice.url, language=lang).run()
 
 
 COMMANDS = [console]

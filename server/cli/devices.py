@@ -25,9 +25,9 @@ from server.cli.common import (
     on_database,
     run_async,
 )
+from server.cli.local import resolve_server, server_option
 
 SECRETS_FILE = "device-secrets.json"
-DEFAULT_SERVER = "http://127.0.0.1:8080"
 
 
 def secrets_path() -> Path:
@@ -183,9 +183,14 @@ def disable_cmd(database_url: str | None, code: str, yes: bool) -> None:
 def _device_options(f: Any) -> Any:
     f = click.option("--secret", envvar="PANTAU_DEVICE_SECRET", default=None,
                      help="The device secret (env PANTAU_DEVICE_SECRET).")(f)
-    f = click.option("--server", "server_url", envvar="PANTAU_SERVER", default=DEFAULT_SERVER,
-                     show_default=True, help="Server URL (env PANTAU_SERVER).")(f)
-    return f
+    return server_option(f)
+
+
+def _say_retry(server_url: str) -> Any:
+    def say(attempt: int, outcome: str, delay: float) -> None:
+        click.echo(f"attempt {attempt}: no confirmation from {server_url} ({outcome}); "
+                   f"retrying in {delay:.1f} s (Ctrl-C to stop)", err=True)
+    return say
 
 
 async def _as_device(server_url: str, code: str, secret: str, action: str,
@@ -195,7 +200,8 @@ async def _as_device(server_url: str, code: str, secret: str, action: str,
     from server.alarms.client import DeviceClient
 
     async with aiohttp.ClientSession() as session:
-        unit = DeviceClient(server_url.rstrip("/"), code, secret, session)
+        unit = DeviceClient(server_url, code, secret, session,
+                            on_retry=_say_retry(server_url))
         if action == "press":
             return await unit.press(**kw)
         return await unit.heartbeat(**kw)
@@ -210,7 +216,7 @@ async def _as_device(server_url: str, code: str, secret: str, action: str,
 @click.option("--key", default=None, help="Idempotency key (default: a new one per press).")
 @click.option("--give-up-after", type=click.FloatRange(1, 3600), default=120.0,
               show_default=True, help="Seconds to keep retrying.")
-def press_cmd(code: str, server_url: str, secret: str | None, lat: float | None,
+def press_cmd(code: str, server_url: str | None, secret: str | None, lat: float | None,
               lon: float | None, key: str | None, give_up_after: float) -> None:
     """Press a device's panic button, exactly as the unit would.
 
@@ -222,8 +228,10 @@ def press_cmd(code: str, server_url: str, secret: str | None, lat: float | None,
     if (lat is None) != (lon is None):
         raise click.UsageError("give both --lat and --lon, or neither")
     secret = resolve_secret(code, secret)
+    server = resolve_server(server_url)
+    click.echo(f"pressing {code} at {server.url} (address from {server.source}) ...", err=True)
     try:
-        result = asyncio.run(_as_device(server_url, code, secret, "press", lat=lat, lon=lon,
+        result = asyncio.run(_as_device(server.url, code, secret, "press", lat=lat, lon=lon,
                                         key=key, deadline_s=give_up_after))
     except DeviceRefused as exc:
         raise fail(f"refused ({exc.status}): "
@@ -244,13 +252,14 @@ def press_cmd(code: str, server_url: str, secret: str | None, lat: float | None,
 @device_group.command("heartbeat")
 @click.argument("code")
 @_device_options
-def heartbeat_cmd(code: str, server_url: str, secret: str | None) -> None:
+def heartbeat_cmd(code: str, server_url: str | None, secret: str | None) -> None:
     """Send one signed heartbeat (a device silent too long is shown offline)."""
     from server.alarms.client import DeviceRefused, GaveUp
 
     secret = resolve_secret(code, secret)
+    server = resolve_server(server_url)
     try:
-        result = asyncio.run(_as_device(server_url, code, secret, "heartbeat"))
+        result = asyncio.run(_as_device(server.url, code, secret, "heartbeat"))
     except (DeviceRefused, GaveUp) as exc:
         raise fail(str(exc)) from None
     back = " (was offline)" if result.body.get("was_offline") else ""

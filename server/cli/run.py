@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -20,6 +21,9 @@ from server.logs import AccessLog, setup_logging
 from server.settings import Settings
 
 log = logging.getLogger("pantau.cli")
+# Ctrl-C, a supervisor's stop, and the terminal closing (SIGHUP) all stop the
+# server the same way: a closed terminal must not leave `pantau up`'s Postgres behind.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _server_options(f: Callable[..., object]) -> Callable[..., object]:
@@ -33,7 +37,7 @@ def _server_options(f: Callable[..., object]) -> Callable[..., object]:
 async def serve_until_stopped(settings: Settings,
                               on_ready: Callable[[int], Awaitable[None] | None] | None = None,
                               ) -> None:
-    """Run the app until SIGINT/SIGTERM, then shut down every resource in order."""
+    """Run the app until SIGINT/SIGTERM/SIGHUP, then shut down every resource in order."""
     from server.app import create_app
 
     app = create_app(settings)
@@ -48,7 +52,7 @@ async def serve_until_stopped(settings: Settings,
     port = runner.addresses[0][1] if runner.addresses else settings.port
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     log.info("listening", extra={"host": settings.host, "port": port})
     if on_ready is not None:
@@ -58,7 +62,7 @@ async def serve_until_stopped(settings: Settings,
     try:
         await stop.wait()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
         log.info("shutting down")
         await runner.cleanup()
@@ -98,69 +102,121 @@ def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
     """Run the whole system locally: Postgres, migrations, demo city, server.
 
     Without DATABASE_URL a private Postgres is created in PANTAU_DATA_DIR and
-    stopped again on Ctrl-C. A second run reuses its data.
+    stopped again on Ctrl-C (or when the terminal closes). A second run reuses
+    its data; a second `pantau up` on the same data directory while one runs refuses.
     """
-    from db.seed.demo import DEMO_LOGINS, DEMO_OPEN311_KEY, DEMO_PASSWORD, seed_demo
-    from server.cli.common import with_orm
-    from server.cli.database import progress_printer
+    from server.cli import local
 
     started = time.monotonic()
-    settings = Settings(host=host, port=port, log_format="text")
-    setup_logging("text", logging.WARNING)
-    click.echo("pantau: starting database ...", err=True)
-    with database(database_url, start_embedded=True) as db:
-        owner = _claim_cluster(db)
+    data_dir = local.data_dir()
+    with contextlib.ExitStack() as held:
         try:
-            applied = run_async(migrate.upgrade(db.url))
-            for m in applied:
-                click.echo(f"  applied migration {m.version:04d}_{m.name}", err=True)
-            if not no_seed:
-                click.echo("pantau: loading the demo city ...", err=True)
-                run_async(with_orm(db.url, lambda: seed_demo(progress_printer())))  # type: ignore[arg-type]
-            settings.database_url = db.url
-
-            me = _command_name()
-
-            def banner(bound_port: int) -> None:
-                base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{bound_port}"
-                where = ("private Postgres in " + str(db.embedded.base_dir)) if db.embedded \
-                    else "DATABASE_URL"
-                lines = [
-                    "",
-                    f"Pantau is up in {time.monotonic() - started:.1f}s ({where})",
-                    f"  server      {base}   (health: {base}/healthz)",
-                    f"  console     {me} console --server {base}",
-                    f"  ops wall    {me} wall-term --server {base}",
-                    f"  wall        {base}/wall/main   (24 synthetic cameras; pair the screen:"
-                    f" {me} wall pair CODE --monitor main)",
-                    f"  open311     {base}/open311/v2/   api_key={DEMO_OPEN311_KEY}",
-                    f"  demo logins (password: {DEMO_PASSWORD})",
-                ]
-                lines += [f"    {u:<14} {what}" for u, what in DEMO_LOGINS]
-                lines += ["  Ctrl-C stops everything.", ""]
-                click.echo("\n".join(lines))
-
-            with contextlib.suppress(KeyboardInterrupt):
-                run_server(serve_until_stopped(settings, banner))
+            held.enter_context(local.up_lock(data_dir))
+        except local.AlreadyRunning as exc:
+            raise fail(str(exc)) from None
+        except OSError as exc:
+            raise fail(f"cannot use the data directory {data_dir}: {exc}") from None
+        # Until the server's own handlers are in place, a closed terminal or a
+        # TERM interrupts start-up like Ctrl-C does, so Postgres is stopped below.
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            signal.signal(sig, _interrupt)
+        private = not (database_url or "").strip() and not os.environ.get(
+            "DATABASE_URL", "").strip()
+        try:
+            _up(database_url, host, port, no_seed, started, data_dir)
+        except KeyboardInterrupt:
+            pass  # interrupted while starting: stop what was started, below
         finally:
-            # Stop Postgres before saying so: the terminal (or a pipe) may already
-            # be gone after Ctrl-C, and a failed echo must not leave it running.
-            if db.embedded is not None and (db.started_here or owner):
-                with contextlib.suppress(Exception):
-                    click.echo("pantau: stopping the private Postgres ...", err=True)
-                db.embedded.stop()
-            if owner is not None:
-                owner.unlink(missing_ok=True)
+            # Nothing may interrupt stopping Postgres: a second Ctrl-C, or the
+            # SIGHUP of a closing terminal arriving after the first signal.
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_IGN)
+            if private:
+                _stop_private_cluster(data_dir)
     with contextlib.suppress(Exception):
         click.echo("pantau: stopped", err=True)
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _up(database_url: str | None, host: str, port: int, no_seed: bool, started: float,
+        data_dir: Path) -> None:
+    from db.seed.demo import DEMO_LOGINS, DEMO_OPEN311_KEY, DEMO_PASSWORD, seed_demo
+    from server.cli import local
+    from server.cli.common import with_orm
+    from server.cli.database import progress_printer
+
+    settings = Settings(host=host, port=port, log_format="text")
+    setup_logging("text", logging.WARNING)
+    click.echo("pantau: starting database ...", err=True)
+    with database(database_url, start_embedded=True) as db:
+        applied = run_async(migrate.upgrade(db.url))
+        for m in applied:
+            click.echo(f"  applied migration {m.version:04d}_{m.name}", err=True)
+        if not no_seed:
+            click.echo("pantau: loading the demo city ...", err=True)
+            run_async(with_orm(db.url, lambda: seed_demo(progress_printer())))  # type: ignore[arg-type]
+        settings.database_url = db.url
+
+        me = _command_name()
+
+        def banner(bound_port: int) -> None:
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+            url = f"http://{f'[{shown}]' if ':' in shown else shown}:{bound_port}"
+            local.record_address(data_dir, url)
+            where = ("private Postgres in " + str(db.embedded.base_dir)) if db.embedded \
+                else "DATABASE_URL"
+            lines = [
+                "",
+                f"Pantau is up in {time.monotonic() - started:.1f}s ({where})",
+                f"  server      {url}   (health: {url}/healthz)",
+                f"  console     {me} console --server {url}",
+                f"  ops wall    {me} wall-term --server {url}",
+                f"  wall        {url}/wall/main   (24 synthetic cameras; pair the screen:"
+                f" {me} wall pair CODE --monitor main)",
+                f"  public form {url}/lapor",
+                f"  departments {url}/dept   (sign in as dsdabm.staff)",
+                f"  panic       {me} device press demo-dago --server {url}",
+                f"  open311     {url}/open311/v2/   api_key={DEMO_OPEN311_KEY}",
+                f"  demo logins (password: {DEMO_PASSWORD})",
+            ]
+            lines += [f"    {u:<14} {what}" for u, what in DEMO_LOGINS]
+            lines += ["  Ctrl-C stops everything.", ""]
+            click.echo("\n".join(lines))
+
+        with contextlib.suppress(KeyboardInterrupt):
+            run_server(serve_until_stopped(settings, banner))
+
+
+def _stop_private_cluster(data_dir: Path) -> None:
+    """Stop the private Postgres of `data_dir` if it runs.
+
+    This process holds the data directory (up_lock), so a cluster running there
+    is this run's, or was left behind by a crashed one: ours to stop either way,
+    also when start-up was interrupted half-way. Stop it before saying so: the
+    terminal (or a pipe) may already be gone, and a failed echo must not leave
+    it running.
+    """
+    from db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+
+    cluster = EmbeddedPostgres(data_dir)
+    try:
+        if not (cluster.initialised and cluster.is_running()):
+            return
+        with contextlib.suppress(Exception):
+            click.echo("pantau: stopping the private Postgres ...", err=True)
+        cluster.stop()
+    except EmbeddedPostgresError as exc:
+        with contextlib.suppress(Exception):
+            click.echo(f"pantau: could not stop the private Postgres: {exc}", err=True)
+
+
 def _command_name() -> str:
     """How the user can run `pantau` again: bare if it is on PATH, else its path."""
-    import os
     import shutil
     import sys
-    from pathlib import Path
 
     here = Path(sys.argv[0]).resolve()
     found = shutil.which("pantau")
@@ -170,36 +226,6 @@ def _command_name() -> str:
         return os.path.relpath(here)
     except ValueError:
         return str(here)
-
-
-def _claim_cluster(db: object) -> Path | None:
-    """Make this `pantau up` the owner of the private cluster, so Ctrl-C stops it.
-
-    A cluster found running with no live `pantau up` owning it was left behind
-    (a crash, a killed terminal) and is adopted; one owned by another running
-    `pantau up` is left alone on exit. Returns the owner file, or None.
-    """
-    import os
-
-    embedded = getattr(db, "embedded", None)
-    if embedded is None:
-        return None
-    pidfile = Path(embedded.base_dir) / "up.pid"
-    try:
-        other = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        other = 0
-    if other and other != os.getpid():
-        try:
-            os.kill(other, 0)
-        except ProcessLookupError:
-            pass  # stale: adopt
-        except PermissionError:
-            return None
-        else:
-            return None  # another pantau up is using it
-    pidfile.write_text(f"{os.getpid()}\n")
-    return pidfile
 
 
 COMMANDS = [serve, up]

@@ -10,18 +10,17 @@ import asyncio
 import click
 
 from server.cli.common import CONTEXT_SETTINGS, fail
+from server.cli.local import resolve_server, server_option, wait_for_server
 
 
 @click.command("wall-term", context_settings=CONTEXT_SETTINGS)
-@click.option("--server", "server_url", envvar="PANTAU_SERVER", metavar="URL",
-              default="http://127.0.0.1:8080", show_default=True,
-              help="Server to watch (env PANTAU_SERVER).")
+@server_option
 @click.option("--wall-token", envvar="PANTAU_WALL_TOKEN", default=None, metavar="TOKEN",
               help="A paired wall display's credential (env PANTAU_WALL_TOKEN). "
                    "Without it, the console's sign-in is used (or asked for).")
 @click.option("--rotate", default=10.0, show_default=True, type=click.FloatRange(2, 600),
               help="Seconds per page when everything does not fit on one screen.")
-def wall_term(server_url: str, wall_token: str | None, rotate: float) -> None:
+def wall_term(server_url: str | None, wall_token: str | None, rotate: float) -> None:
     """The whole room at a glance: alarms, queue counters, SLA board, shift,
     cameras and the latest events. Read-only; keeps itself up to date.
 
@@ -31,7 +30,9 @@ def wall_term(server_url: str, wall_token: str | None, rotate: float) -> None:
     from tui.client import ApiClient, ApiError
     from tui.opswall.app import OpsWallApp
 
-    server_url = server_url.rstrip("/")
+    choice = resolve_server(server_url)
+    wait_for_server(choice, lambda line: click.echo(line, err=True))
+    server_url = choice.url
     token = wall_token
     if token is None:
         stored = config.load_token(server_url)
