@@ -7,6 +7,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+import lang
 from db import events
 from db.models import ROLES, Department, Person
 from db.passwords import hash_password
@@ -40,7 +41,7 @@ async def create_person(*, username: str, full_name: str, password: str, roles: 
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         raise PersonError(f"roles must be some of: {', '.join(ROLES)}", "roles")
-    if language not in ("id", "en"):
+    if language not in lang.LANGUAGES:
         raise PersonError("language must be id or en", "language")
     department = None
     if department_code:
@@ -83,3 +84,24 @@ async def set_active(username: str, active: bool, *, actor: str = "system") -> P
                             person.id, actor, {"username": person.username},
                             department_id=person.department_id)  # type: ignore[attr-defined]
     return person
+
+
+async def set_language(person_id: int, language: str, *, actor: str) -> str:
+    """A person's language, which every surface they sign in to uses from its first frame.
+
+    One `person.language_changed` event when it changes; setting the same language
+    again writes nothing.
+    """
+    if language not in lang.LANGUAGES:
+        raise PersonError("language must be id or en", "language")
+    async with in_transaction() as tx:
+        person = await Person.filter(id=person_id).using_db(tx).select_for_update().first()
+        if person is None:
+            raise PersonError("no such person", "person")
+        if person.language != language:
+            person.language = language
+            await person.save(using_db=tx, update_fields=["language"])
+            await events.append(tx, "person.language_changed", "person", person.id, actor,
+                                {"username": person.username, "language": language},
+                                department_id=person.department_id)  # type: ignore[attr-defined]
+    return language

@@ -115,10 +115,37 @@ class PantauApp(App[None]):
         self.start_session()
 
     async def refresh_person(self) -> None:
+        """Who I am, and my language as the server keeps it (read on every start, so a
+        language changed here or on another console holds from the first screen)."""
         me = await self.client.me()
         self.person = {**self.person, **me, "roles": list(me.get("roles", []))}
         if not self.forced_language and me.get("language"):
-            i18n.set_language(str(me["language"]))
+            self.apply_language(str(me["language"]))
+
+    def apply_language(self, language: str) -> None:
+        """Show the console in `language`; screens already drawn are redrawn from the
+        queue, so no screen mixes the old language with the new one."""
+        before = i18n.language()
+        if i18n.set_language(language) == before or len(self.screen_stack) <= 1:
+            return
+        from tui.screens.queue import QueueScreen
+
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(QueueScreen())
+
+    @work(exclusive=True, exit_on_error=False, group="language")
+    async def change_language(self, language: str) -> None:
+        """The palette's `language: …`: kept on the server (PATCH /api/me), so the next
+        start, wall-term and the department page follow; this run follows at once."""
+        try:
+            me = await self.client.patch("/api/me", {"language": language})
+        except ApiError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.forced_language = None  # the person chose: from now on the server's word
+        self.apply_language(str(me.get("language") or language))
+        self.notify(t("language.changed"))
 
     def signed_in(self, body: dict[str, Any]) -> None:
         """Called by the login screen with the login answer."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui import i18n, supervisor
+from tui import supervisor
 
 if TYPE_CHECKING:
     from tui.app import PantauApp
@@ -84,9 +84,7 @@ class PantauCommands(Provider):
             screen.call_after_refresh(screen.run_shift_action, action, *args)
 
     def _language(self, lang: str) -> None:
-        app = cast("PantauApp", self.app)
-        app.forced_language = i18n.set_language(lang)
-        app.notify("English" if lang == "en" else "Bahasa Indonesia")
+        cast("PantauApp", self.app).change_language(lang)
 
     async def discover(self) -> Hits:
         for name, run, help_text in self._commands():

@@ -31,6 +31,7 @@ class Monitor(Model):
     layout = fields.TextField(default="2x2")
     rotation_seconds = fields.IntField(default=0)
     show_alarms = fields.BooleanField(default=True)
+    language = fields.TextField(default="id")  # what its wall shows: "id" or "en"
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from aiohttp import web
 
+import lang
 from db.passwords import verify_password
 from server.auth import issue_person_token, principal_of, public, requires, unauthorised
 from server.keys import pool_key, settings_key
+from server.people import set_language
 from server.validation import Fields, json_body
 
 routes = web.RouteTableDef()
@@ -49,10 +51,38 @@ async def logout(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def _me_json(request: web.Request) -> dict[str, object]:
+    p = principal_of(request)
+    if p.kind == "person":
+        language = await request.app[pool_key].fetchval(
+            "SELECT language FROM people WHERE id = $1", p.id)
+    else:
+        language = await request.app[pool_key].fetchval(
+            "SELECT language FROM monitors WHERE id = $1", p.monitor_id)
+    return {"kind": p.kind, "id": p.id, "name": p.name, "roles": sorted(p.roles),
+            "department_id": p.department_id, "monitor_id": p.monitor_id,
+            "language": language}
+
+
 @routes.get("/api/me")
 @requires(kinds=("person", "wall"))
 async def me(request: web.Request) -> web.Response:
-    p = principal_of(request)
-    return web.json_response({"kind": p.kind, "id": p.id, "name": p.name,
-                              "roles": sorted(p.roles), "department_id": p.department_id,
-                              "monitor_id": p.monitor_id})
+    """Who is calling, and the language their surfaces show (a person's own; a wall
+    display's monitor's)."""
+    return web.json_response(await _me_json(request))
+
+
+@routes.patch("/api/me")
+@requires(kinds=("person",))
+async def change_me(request: web.Request) -> web.Response:
+    """{"language": "id"|"en"}: the person's language, kept on the server."""
+    body = await json_body(request)
+    f = Fields(body)
+    language = f.choice("language", lang.LANGUAGES)
+    unknown = sorted(set(body) - {"language"})
+    if unknown:
+        f.errors[unknown[0][:40]] = "cannot be changed here"
+    f.check()
+    await set_language(principal_of(request).id, str(language),
+                       actor=principal_of(request).actor)
+    return web.json_response(await _me_json(request))

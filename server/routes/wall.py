@@ -24,6 +24,7 @@ from aiohttp import web
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+import lang
 from db import events as event_log
 from db.models import Camera, Monitor, MonitorCamera, WallPairing
 from server.auth import (
@@ -178,6 +179,7 @@ async def monitor_json(monitor: Monitor) -> dict[str, Any]:
         "id": monitor.id, "code": monitor.code, "name": monitor.name,
         "layout": monitor.layout, "rows": rows, "cols": cols,
         "rotation_seconds": monitor.rotation_seconds, "show_alarms": monitor.show_alarms,
+        "language": monitor.language,
         "slots": [{"position": s.position, "camera": {
             "id": s.camera.id, "code": s.camera.code, "name": s.camera.name,
             "district": s.camera.district.name if s.camera.district else None}}
@@ -430,6 +432,10 @@ async def patch_monitor(request: web.Request) -> web.Response:
         f = Fields(body)
         changes["show_alarms"] = f.boolean("show_alarms")
         f.check()
+    if "language" in body:
+        if body["language"] not in lang.LANGUAGES:
+            raise bad_request("language must be id or en", {"language": "invalid"})
+        changes["language"] = body["language"]
     if not changes:
         raise bad_request("nothing to change")
     try:
