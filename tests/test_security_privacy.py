@@ -8,9 +8,14 @@ to replay the whole event log. Real alarms come from signed device presses.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import xml.etree.ElementTree as ET
+from typing import Any
+
+import aiohttp
+import asyncpg
 
 from tests.conftest import Api
 from tests.test_alarms_fixtures import MakeApi, alarm_api, device, enrol, fetch, wait_for
@@ -168,3 +173,167 @@ async def test_status_page_needs_the_reporters_key_and_shows_nothing_without_it(
                             " FROM tickets t WHERE reference = $1", ref)
         assert key not in row["row"] and key.replace("-", "") not in row["row"]
         assert re.fullmatch(r"[0-9a-f]{64}", row["status_key_hash"])
+
+
+# -- walls ----------------------------------------------------------------------------
+
+async def pair_wall(api: Api, monitor: str) -> str:
+    """A wall credential the way a kiosk gets one: code, supervisor's approval, claim."""
+    status, pairing = await api.post("/api/wall/pairings", {"monitor": monitor})
+    assert status == 201, pairing
+    supervisor = await api.login("supervisor")
+    status, body = await api.post(f"/api/wall/pairings/{pairing['code']}/approve",
+                                  {"monitor": monitor}, token=supervisor)
+    assert status == 200, body
+    async with api.session.post(f"{api.base}/api/wall/pairings/claim",
+                                json={"claim": pairing["claim"]}) as resp:
+        assert resp.status == 200
+        return resp.cookies["pantau_token"].value
+
+
+# Keys that must never appear anywhere in what a wall receives.
+WALL_FORBIDDEN_KEYS = {
+    "dispatch_note", "dispatch_unit", "resolution_note", "acknowledged_by", "dispatched_by",
+    "resolved_by", "note", "unit", "contacts", "contact", "phone", "reporter",
+    "reporter_name", "reporter_phone", "reporter_email", "co_reporters", "person",
+    "description", "notifications", "timeline", "roster", "opened_by", "closed_by",
+    "secret", "error", "token_ids", "ticket",
+}
+STAFF = "petugas.larasati"
+# Values typed by staff, owners and reporters that must never reach a wall.
+WALL_FORBIDDEN_VALUES = (STAFF, "081399988877", "+6281211122233", "6281211122233",
+                         "0811-2233-4455", "0812-5550-4321", "Rina (anak)", "Bripka Andi",
+                         "Ujang Pelapor", "081355566677", "dihubungi")
+CLOSED_OWNER = "Ibu Wall-Priv-1"
+
+
+def _walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Every (path, key) of nested dicts and lists, for the forbidden-key check."""
+    found: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found.append((f"{path}.{k}", k))
+            found += _walk(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += _walk(v, f"{path}[{i}]")
+    return found
+
+
+def assert_wall_safe(surface: str, data: Any) -> None:
+    bad_keys = [p for p, k in _walk(data) if k in WALL_FORBIDDEN_KEYS]
+    assert not bad_keys, (surface, bad_keys)
+    text = json.dumps(data, ensure_ascii=False)
+    bad_values = [v for v in WALL_FORBIDDEN_VALUES if v in text]
+    assert not bad_values, (surface, bad_values)
+    actors = [d.get("actor") for d in (data if isinstance(data, list) else [data])
+              if isinstance(d, dict) and "actor" in d]
+    assert all(a == "" for a in actors), (surface, actors)
+
+
+async def _frames_until(ws: aiohttp.ClientWebSocketResponse,
+                        done: Any, timeout: float = 10.0) -> list[dict[str, Any]]:
+    frames: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        while not done(frames):
+            frames.append(await ws.receive_json())
+
+    await asyncio.wait_for(read(), timeout)
+    return frames
+
+
+async def _wall_rest(api: Api, token: str) -> dict[str, Any]:
+    """Every REST surface a wall reads, as the wall."""
+    got: dict[str, Any] = {}
+    for path in ("/api/alarms", "/api/alarms?all=1", "/api/board", "/api/wall/summary",
+                 "/api/monitors/main", "/api/cameras", "/api/wall/me"):
+        status, body = await api.get(path, token=token)
+        assert status == 200, (path, body)
+        got[path] = body
+    assert (await api.get("/api/monitors", token=token))[0] == 403
+    return got
+
+
+async def test_walls_never_receive_phones_notes_staff_or_reporters_and_forget_resolved_names(
+        alarm_api: MakeApi, db_url: str) -> None:
+    api = await alarm_api()
+    admin = await api.login("admin")
+    status, body = await api.post("/api/people", {
+        "username": STAFF, "full_name": "Larasati", "password": "Kuda-Lari-Cepat-42!",
+        "roles": ["call_center"], "phone": "081399988877"}, token=admin)
+    assert status == 201, body
+    staff = await api.login(STAFF, "Kuda-Lari-Cepat-42!")
+    wall = await pair_wall(api, "main")
+    live = await api.ws(token=wall)
+    start = (await live.receive_json())["last_id"]
+
+    contacts = [{"name": "Rina (anak)", "phone": "+6281211122233", "channel": "sms"}]
+    _, secret1 = await enrol(api, "wall-priv-1", contacts=contacts)
+    _, secret2 = await enrol(api, "wall-priv-2", contacts=contacts)
+    first = (await device(api, "wall-priv-1", secret1).press()).alarm_id
+    second = (await device(api, "wall-priv-2", secret2).press()).alarm_id
+    base = f"/api/alarms/{first}"
+    assert (await api.post(base + "/acknowledge", token=staff))[0] == 200
+    status, _ = await api.post(base + "/dispatch", {
+        "unit": "Polsek Coblong 3 (Bripka Andi 0812-5550-4321)",
+        "note": "hubungi 0811-2233-4455 (Rina, anak)"}, token=staff)
+    assert status == 200
+    # While the first alarm is dispatched, with its note, every REST surface is clean.
+    for path, body in (await _wall_rest(api, wall)).items():
+        assert_wall_safe(path, body)
+    status, ticket = await api.post("/api/tickets", {
+        "channel": "walk_in", "description": "Pohon tumbang, dihubungi 081355566677",
+        "category": "banjir", "district": "coblong",
+        "reporter": {"name": "Ujang Pelapor", "phone": "081355566677"}}, token=staff)
+    assert status == 201, ticket
+    status, _ = await api.request("PUT", "/api/monitors/main/slots/0", json={"camera_id": 1},
+                                  token=staff)
+    assert status == 200
+    pool = await asyncpg.connect(db_url)
+    try:  # a shift event as presence.py writes it: a username in the payload
+        await pool.execute(
+            "INSERT INTO events (kind, subject_type, subject_id, actor, payload)"
+            " VALUES ('shift.checked_in', 'shift', '1', $1, $2::jsonb)", f"person:{STAFF}",
+            json.dumps({"shift": "pagi", "person": STAFF, "role": "call_center"}))
+    finally:
+        await pool.close()
+    status, _ = await api.post(base + "/resolve", {
+        "outcome": "resolved", "note": "selesai, keluarga dihubungi 0811-2233-4455"},
+        token=staff)
+    assert status == 200
+
+    def seen(frames: list[dict[str, Any]]) -> bool:
+        kinds = {(f.get("kind"), f.get("subject", {}).get("id")) for f in frames}
+        return {("alarm.resolved", str(first)), ("shift.checked_in", "1"),
+                ("monitor.updated", "1"), ("ticket.created", str(ticket["id"]))} <= kinds
+
+    frames = await _frames_until(live, seen)
+    await live.close()
+    replay_ws = await api.ws(token=wall, since=start)
+    replayed = await _frames_until(replay_ws, lambda fs: fs and fs[-1]["type"] == "hello")
+    await replay_ws.close()
+    rest = await _wall_rest(api, wall)
+
+    for name, data in (("live", frames), ("replay", replayed), *rest.items()):
+        assert_wall_safe(name, data)
+    # The room sees who needs help while it matters ...
+    raised = next(f for f in frames if f.get("kind") == "alarm.raised"
+                  and f["subject"]["id"] == str(first))
+    assert raised["payload"]["alarm"]["owner_name"] == CLOSED_OWNER
+    assert raised["payload"]["alarm"]["nearest_cameras"]
+    active = [a for a in rest["/api/wall/summary"]["alarms"] if a["id"] == second]
+    assert active and active[0]["owner_name"] == "Ibu Wall-Priv-2" and active[0]["address"]
+    # ... and the name leaves the wall with the resolution, replay included.
+    resolved = next(f for f in frames if f.get("kind") == "alarm.resolved")
+    assert CLOSED_OWNER not in json.dumps(resolved)
+    assert set(resolved["payload"]["alarm"]) <= {
+        "id", "status", "district_id", "raised_at", "acknowledged_at", "dispatched_at",
+        "resolved_at", "escalation_level", "ticket_reference"}
+    assert CLOSED_OWNER not in json.dumps(replayed)
+    assert any(f.get("subject", {}).get("id") == str(first) for f in replayed)
+    for path in ("/api/alarms?all=1", "/api/board", "/api/wall/summary", "/api/alarms"):
+        assert CLOSED_OWNER not in json.dumps(rest[path]), path
+    # Operators keep the whole alarm.
+    status, full = await api.get(f"/api/alarms/{first}", token=staff)
+    assert full["dispatch_note"].startswith("hubungi") and full["resolved_by"] == STAFF

@@ -18,6 +18,7 @@ from server.alarms.signing import (
 from server.auth import ANY_OPERATOR, principal_of, requires, unauthorised
 from server.errors import ApiError, bad_request, not_found
 from server.validation import Fields, json_body
+from server.visibility import wall_alarms
 
 routes = web.RouteTableDef()
 LIST_LIMIT = 500
@@ -73,13 +74,16 @@ async def raise_alarm(request: web.Request) -> web.Response:
 @routes.get("/api/alarms")
 @requires(ANY_OPERATOR, kinds=("person", "wall"))
 async def list_alarms(request: web.Request) -> web.Response:
-    """Open alarms, newest first; `?all=1` includes closed ones."""
+    """Open alarms, newest first; `?all=1` includes closed ones. A wall gets its view."""
     include_closed = request.query.get("all", "") in ("1", "true", "yes")
     raw_limit = request.query.get("limit", "100")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= LIST_LIMIT:
         raise bad_request(f"limit must be 1-{LIST_LIMIT}", {"limit": "out of range"})
-    return web.json_response(await lifecycle.list_alarms(
-        connections.get("default"), include_closed=include_closed, limit=int(raw_limit)))
+    alarms = await lifecycle.list_alarms(
+        connections.get("default"), include_closed=include_closed, limit=int(raw_limit))
+    if principal_of(request).kind == "wall":
+        alarms = wall_alarms(alarms)
+    return web.json_response(alarms)
 
 
 @routes.get("/api/alarms/{id}")

@@ -22,6 +22,7 @@ from db.models import Camera
 from server.auth import ANY_OPERATOR, principal_of, requires
 from server.errors import ApiError, bad_request, not_found
 from server.keys import hub_key, services_key, settings_key
+from server.visibility import wall_camera
 from streams.health import Health
 from streams.relay import CameraConfig, CameraFeed, Relay, RelaySettings
 from streams.snapshot import SnapshotError, Snapshots
@@ -179,7 +180,10 @@ async def list_cameras(request: web.Request) -> web.Response:
     cams = await Camera.all().order_by("id").prefetch_related("district")
     streams = request.app[services_key].get("streams")
     health = streams.relay.health() if streams is not None else {}
-    return web.json_response([camera_json(c, health.get(c.id)) for c in cams])
+    listed = [camera_json(c, health.get(c.id)) for c in cams]
+    if principal_of(request).kind == "wall":
+        listed = [wall_camera(c) for c in listed]
+    return web.json_response(listed)
 
 
 @routes.post("/whep/cameras/{camera_id}")

@@ -15,15 +15,17 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from db import events as event_log
+from db.events import EventRecord
 from server.auth import Principal, principal_of, requires
 from server.errors import bad_request
 from server.hub import Subscriber
 from server.keys import hub_key, pool_key, settings_key
-from server.visibility import may_see, wire_for
+from server.visibility import OPEN_ALARM, may_see, wire_for
 
 log = logging.getLogger("pantau.events")
 routes = web.RouteTableDef()
@@ -87,6 +89,22 @@ async def _still_valid(request: web.Request, principal: Principal) -> bool:
         return True
 
 
+_CLOSED_ALARMS = """
+SELECT id::text FROM panic_alarms
+WHERE id = ANY($1::bigint[]) AND NOT status = ANY($2::text[])
+"""
+
+
+async def _closed_alarms(pool: Any, page: list[EventRecord]) -> set[str]:
+    """Which alarms a replayed page speaks of are closed by now: a wall gets their
+    old events without the owner's name, as it would the closing event."""
+    ids = {int(e.subject_id) for e in page
+           if e.subject_type == "alarm" and e.subject_id.isdigit()}
+    if not ids:
+        return set()
+    return {r["id"] for r in await pool.fetch(_CLOSED_ALARMS, list(ids), list(OPEN_ALARM))}
+
+
 async def _send(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber,
                 since: int | None, principal: Principal) -> None:
     hub = request.app[hub_key]
@@ -95,9 +113,10 @@ async def _send(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber
         pool = request.app[pool_key]
         while True:
             page = await event_log.since(pool, sent, REPLAY_PAGE)
+            closed = await _closed_alarms(pool, page) if principal.kind == "wall" else set()
             for event in page:
                 if may_see(principal, event):
-                    await ws.send_str(wire_for(principal, event))
+                    await ws.send_str(wire_for(principal, event, closed))
                 sent = event.id
             if len(page) < REPLAY_PAGE:
                 break

@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 import lang
 from db import events as event_log
 from db.models import Camera, Monitor, MonitorCamera, WallPairing
+from server import visibility
+from server.alarms.lifecycle import list_alarms
 from server.auth import (
     ANY_OPERATOR,
     SUPERVISORS,
@@ -51,7 +54,6 @@ MAX_OPEN_PAIRINGS = 50  # the pairing endpoint is public; this bounds what it ca
 WALL_TOKEN_TTL = timedelta(days=365)  # a kiosk keeps its credential until revoked
 MAX_POSITION = 63
 LAYOUT = re.compile(r"^([1-6])x([1-6])$")
-CLOSED_ALARM = ("resolved", "false_alarm")
 
 
 class WallError(Exception):
@@ -239,33 +241,15 @@ SELECT
                    AND resolve_due_at < now()) AS overdue
 FROM tickets
 """
-_ACTIVE_ALARMS = """
-SELECT a.id, a.status, a.lat, a.lon, a.raised_at, a.nearest_cameras, d.address,
-       d.code AS device, d.owner_name
-FROM panic_alarms a JOIN devices d ON d.id = a.device_id
-WHERE a.status NOT IN ('resolved', 'false_alarm')
-ORDER BY a.raised_at DESC LIMIT 20
-"""
-
-
-def _json_list(value: Any) -> list[Any]:
-    if isinstance(value, str):
-        value = json.loads(value)
-    return value if isinstance(value, list) else []
 
 
 async def wall_summary(pool: Any) -> dict[str, Any]:
-    """Queue counters and active alarms for the wall's strip (no personal data)."""
+    """Queue counters and active alarms for the wall's strip, in the wall's view
+    (server/visibility.py), for operators too: it is what the wall shows."""
     counts = await pool.fetchrow(_SUMMARY)
-    alarms = await pool.fetch(_ACTIVE_ALARMS)
-    return {
-        "queue": {k: int(counts[k]) for k in ("open", "new", "p1", "overdue")},
-        "alarms": [{"id": int(a["id"]), "status": a["status"], "lat": a["lat"], "lon": a["lon"],
-                    "address": a["address"], "device": a["device"],
-                    "owner_name": a["owner_name"],
-                    "nearest_cameras": _json_list(a["nearest_cameras"]),
-                    "raised_at": a["raised_at"].isoformat()} for a in alarms],
-    }
+    alarms = await list_alarms(connections.get("default"), include_closed=False, limit=20)
+    return visibility.wall_summary(
+        {k: int(counts[k]) for k in ("open", "new", "p1", "overdue")}, alarms)
 
 
 # -- handlers ----------------------------------------------------------------------
