@@ -74,7 +74,9 @@ async def test_triage_and_route_a_new_complaint_in_four_keys(api: Any) -> None:
         assert status == 201, created
         assert created["suggested_department"], created
         ticket_id = created["id"]
-        await wait_for(lambda: str(ticket_id) in {str(k.value) for k in table.rows}, pilot=pilot)
+        # In the queue and in its place (re-sorted when keys pause), as the operator sees it.
+        await wait_for(lambda: str(ticket_id) in {str(k.value) for k in table.rows}
+                       and not table.unsorted, pilot=pilot)
         # Start on the row above the new complaint (or on it when it is the first row).
         index = table.get_row_index(str(ticket_id))
         table.move_cursor(row=max(index - 1, 0))

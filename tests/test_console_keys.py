@@ -78,10 +78,13 @@ async def test_note_merge_and_close_from_the_keyboard(api: Any) -> None:
         await wait_for(lambda: isinstance(app.screen, ConfirmModal), pilot=pilot)
         await pilot.press("y")
         await wait_for(lambda: app.store.get(second["id"])["status"] == "merged", pilot=pilot)
-        await wait_for(lambda: str(second["id"]) not in
-                       {str(k.value) for k in table.rows}, pilot=pilot)
+        # Merged, it leaves the queue, but only once the cursor moves off it.
+        await wait_for(lambda: second["id"] in table.leaving, pilot=pilot)
+        assert table.selected_id == second["id"]
         # c on an open ticket: confirmed, then the server refuses (only resolved ones close)
         select(table, first["id"])
+        await wait_for(lambda: str(second["id"]) not in
+                       {str(k.value) for k in table.rows}, pilot=pilot)
         await pilot.press("c")
         await wait_for(lambda: isinstance(app.screen, ConfirmModal), pilot=pilot)
         await pilot.press("y")

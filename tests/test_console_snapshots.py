@@ -163,10 +163,33 @@ def test_queue_filtered(snap_compare: Any) -> None:
     assert snap_compare(FixedApp(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_queue_keeps_a_ticket_that_left_the_filter_under_the_cursor(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("slash", *"s:new", "enter")
+        await settle(pilot)
+        app = pilot.app
+        assert isinstance(app, PantauApp)
+        fire = next(tk for tk in fixed_tickets() if tk["id"] == 1)
+        app.store_apply([{**fire, "status": "triaged", "version": 2}])  # as its event would
+        await settle(pilot)
+
+    assert snap_compare(FixedApp(), terminal_size=SIZE, run_before=run_before)
+
+
 def test_route_picker_preselects_the_suggestion(snap_compare: Any) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
-        await pilot.press("r")
+        await pilot.press("j", "r")  # the fire call: suggested diskar
+        await settle(pilot)
+
+    assert snap_compare(FixedApp(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_route_picker_without_a_suggestion_says_to_pick_one(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("r", "enter")  # the accident: no suggestion, enter picks nothing
         await settle(pilot)
 
     assert snap_compare(FixedApp(), terminal_size=SIZE, run_before=run_before)

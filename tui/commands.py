@@ -55,19 +55,23 @@ class PantauCommands(Provider):
              "ganti bahasa konsol ke Bahasa Indonesia"),
         ]
         if isinstance(screen, TicketScreen) and screen.selected_ticket() is not None:
+            # Bound to the ticket under the cursor when the palette opened (and named
+            # in each entry), never to wherever the cursor is when one is chosen.
             ticket = screen.selected_ticket() or {}
+            ticket_id = int(ticket["id"])
             ref = ticket.get("reference", "")
             for action in ("triage", "note", "merge", "close", "reject", "reopen"):
                 if screen.check_action(action, ()):
-                    out.append((f"ticket: {action}", partial(screen.run_action, action),
+                    out.append((f"ticket: {action}",
+                                partial(getattr(screen, f"{action}_ticket"), ticket_id),
                                 f"{action} {ref}"))
             if screen.check_action("priority", (1,)):
-                out += [(f"priority: P{p}", partial(screen.action_priority, p), f"{ref} → P{p}")
-                        for p in range(1, 5)]
+                out += [(f"priority: P{p}", partial(screen.prioritise_ticket, ticket_id, p),
+                         f"{ref} → P{p}") for p in range(1, 5)]
             if screen.check_action("route", ()):
                 for dept in app.reference.get("departments", []):
                     code = str(dept["code"])
-                    run = partial(screen.run_op, int(ticket["id"]), "route",
+                    run = partial(screen.run_op, ticket_id, "route",
                                   {"department": code}, f"→ {code}")
                     out.append((f"route: to {code} ({dept.get('name', '')})", run,
                                 f"route {ref} to {dept.get('name', code)}"))

@@ -104,7 +104,8 @@ def approve_wall(app: PantauApp) -> None:
             app.push_screen(PickerModal(f"wall {code} →", choices, selected=wanted),
                             monitor_chosen)
 
-        app.push_screen(PickerModal("wall: approve pairing", codes), code_chosen)
+        app.push_screen(PickerModal("wall: approve pairing", codes,
+                                    selected=codes[0].value if codes else None), code_chosen)
 
     app.run_worker(start(), group="pairing", exclusive=True, exit_on_error=False)
 

@@ -185,3 +185,23 @@ def haystack(ticket: Ticket) -> str:
              name_of(ticket.get("district")), name_of(ticket.get("department")),
              code_of(ticket.get("department")), " ".join(ticket.get("tags") or [])]
     return " ".join(str(p) for p in parts if p).lower()
+
+
+def category_name(ticket: Ticket, language: str) -> str:
+    """The category in the console's language (Indonesian names are the city's own)."""
+    category = ticket.get("category") or {}
+    if language == "id":
+        return str(category.get("name") or category.get("name_en") or "")
+    return str(category.get("name_en") or category.get("name") or "")
+
+
+def ticket_summary(ticket: Ticket, language: str) -> str:
+    """One line that names a ticket in a modal: reference, priority, what, where, status.
+
+    A modal shows it so the operator confirms the ticket they meant, not only a
+    reference they may not have read.
+    """
+    parts = [str(ticket.get("reference") or f"#{ticket.get('id')}"),
+             f"P{ticket.get('priority') or '?'}", category_name(ticket, language),
+             name_of(ticket.get("district")), str(ticket.get("status") or "")]
+    return " · ".join(part for part in parts if part)

@@ -154,8 +154,8 @@ class AlarmsScreen(PantauScreen):
                 self.post_alarm(alarm_id, "resolve", {"outcome": outcome})
 
         self.app.push_screen(PickerModal(f"#{alarm_id}", [Choice("resolved", "resolved"),
-                                                         Choice("false_alarm", "false alarm")]),
-                             chosen)
+                                                         Choice("false_alarm", "false alarm")],
+                                         selected="resolved"), chosen)
 
     @work(group="alarm-ops", exit_on_error=False)
     async def post_alarm(self, alarm_id: int, action: str, body: dict[str, Any]) -> None:

@@ -146,7 +146,8 @@ class CamerasScreen(PantauScreen):
             if code:
                 self.send_to_wall(by_code[code], camera)
 
-        self.app.push_screen(PickerModal(f"{camera.get('name')} →", choices), chosen)
+        self.app.push_screen(PickerModal(f"{camera.get('name')} →", choices,
+                                         selected=_first(choices)), chosen)
 
     @work(group="monitor-ops", exit_on_error=False)
     async def send_to_wall(self, monitor: dict[str, Any], camera: dict[str, Any]) -> None:
@@ -191,7 +192,8 @@ class CamerasScreen(PantauScreen):
             self.app.push_screen(ConfirmModal(t("confirm.layout", monitor=code, layout=layout)),
                                  answered)
 
-        self.app.push_screen(PickerModal("wall: layout", choices), chosen)
+        self.app.push_screen(PickerModal("wall: layout", choices, selected=_first(choices)),
+                             chosen)
 
     @work(group="monitor-ops", exit_on_error=False)
     async def set_layout(self, code: str, layout: str) -> None:
@@ -201,3 +203,8 @@ class CamerasScreen(PantauScreen):
             self.notify(exc.detail, severity="error")
             return
         self.notify(f"{code}: {layout}")
+
+
+def _first(choices: list[Choice]) -> str | None:
+    """Preselected here: both pickers list the room's monitors in a fixed order."""
+    return choices[0].value if choices else None

@@ -28,13 +28,15 @@ class ConfirmModal(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "no", id="confirm.no"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, subject: str = "") -> None:
         super().__init__()
         self.question = question
+        self.subject = subject
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -danger"):
             yield Label(self.question, classes="dialog-title")
+            yield from _subject(self.subject)
             yield Static(f"{t('confirm.yes')}   {t('confirm.no')}")
 
     def action_answer(self, yes: bool) -> None:
@@ -49,15 +51,17 @@ class PromptModal(ModalScreen[list[str] | None]):
     ]
 
     def __init__(self, title: str, placeholders: list[str],
-                 values: list[str] | None = None) -> None:
+                 values: list[str] | None = None, subject: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.placeholders = placeholders
         self.values = values or [""] * len(placeholders)
+        self.subject = subject
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
+            yield from _subject(self.subject)
             for i, (hint, value) in enumerate(zip(self.placeholders, self.values, strict=True)):
                 yield Input(value=value, placeholder=hint, id=f"field-{i}")
 
@@ -84,8 +88,10 @@ class Choice:
 class PickerModal(ModalScreen[str | None]):
     """Type to fuzzy-filter a list; enter picks the highlighted entry.
 
-    The preselected entry (the routing suggestion) is highlighted when the picker
-    opens, so accepting it is a single enter.
+    Only an explicit `selected` entry (the routing suggestion) is highlighted when
+    the picker opens, so accepting it is a single enter; without one nothing is,
+    and enter alone picks nothing (it says to choose) rather than whatever happens
+    to sort first. Typing highlights the best match: that is the operator's choice.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -94,17 +100,21 @@ class PickerModal(ModalScreen[str | None]):
         Binding("up", "move(-1)", "previous", show=False, id="picker.up"),
     ]
 
-    def __init__(self, title: str, choices: list[Choice], selected: str | None = None) -> None:
+    def __init__(self, title: str, choices: list[Choice], selected: str | None = None,
+                 subject: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
         self.selected = selected
+        self.subject = subject
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
-            yield Input(placeholder="…", id="picker-query")
+            yield from _subject(self.subject)
+            yield Input(placeholder=t("picker.type"), id="picker-query")
             yield OptionList(id="picker-options")
+            yield Label("", id="picker-hint", classes="dialog-hint")
 
     def on_mount(self) -> None:
         self._fill("")
@@ -122,10 +132,11 @@ class PickerModal(ModalScreen[str | None]):
                              for c in ranked])
         if not ranked:
             return
-        index = 0
-        if not query and self.selected is not None:
-            index = next((i for i, c in enumerate(ranked) if c.value == self.selected), 0)
-        options.highlighted = index
+        if query:
+            options.highlighted = 0
+        else:
+            index = next((i for i, c in enumerate(ranked) if c.value == self.selected), None)
+            options.highlighted = index
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value)
@@ -140,15 +151,27 @@ class PickerModal(ModalScreen[str | None]):
         options = self.query_one(OptionList)
         if options.highlighted is not None and options.option_count:
             self.dismiss(options.get_option_at_index(options.highlighted).id)
+        else:
+            self.query_one("#picker-hint", Label).update(t("picker.pick_one"))
 
     def action_move(self, step: int) -> None:
         options = self.query_one(OptionList)
-        if options.option_count:
-            current = options.highlighted or 0
-            options.highlighted = max(0, min(options.option_count - 1, current + step))
+        if not options.option_count:
+            return
+        if options.highlighted is None:
+            options.highlighted = 0 if step > 0 else options.option_count - 1
+        else:
+            options.highlighted = max(0, min(options.option_count - 1,
+                                             options.highlighted + step))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _subject(subject: str) -> ComposeResult:
+    """The thing a modal acts on, under its title (e.g. the ticket's summary line)."""
+    if subject:
+        yield Label(subject, classes="dialog-subject")
 
 
 class HelpModal(ModalScreen[None]):

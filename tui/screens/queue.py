@@ -83,21 +83,44 @@ class QueueScreen(TicketScreen):
 
     # -- rows -----------------------------------------------------------------------------
     def on_tickets_changed(self, changed: Iterable[int]) -> None:
-        """Apply only the changed tickets (keyed by id) in one batch, in the given order."""
+        """Apply only the changed tickets (keyed by id) in one batch, in the given order.
+
+        The ticket under the cursor never disappears by itself: when a change (the
+        operator's own `t`, or anyone's) takes it out of this view, its row stays,
+        marked as leaving, until the operator moves off it. Otherwise the cursor
+        would land on the next ticket and the next key would act on a ticket the
+        operator never looked at.
+        """
         if not self.papp.store.loaded:
             return
         upsert: dict[int, Ticket] = {}
         remove: set[int] = set()
+        leaving: set[int] = set()
+        under_cursor = self.table.selected_id
         for ticket_id in changed:
             ticket = self.papp.store.get(ticket_id)
-            if ticket is not None and ticket.get("status") in OPEN_STATUSES \
-                    and self.filter.matches(ticket):
+            if ticket is not None and self._belongs(ticket):
                 upsert[ticket_id] = ticket
+            elif ticket is not None and ticket_id == under_cursor \
+                    and ticket_id in self.table.shown:
+                upsert[ticket_id] = ticket
+                leaving.add(ticket_id)
             else:
                 remove.add(ticket_id)
         with self.app.batch_update():
-            self.table.patch(upsert, remove, self.papp.clock())
+            self.table.patch(upsert, remove, self.papp.clock(), leaving=leaving)
         self._show_count()
+
+    def _belongs(self, ticket: Ticket) -> bool:
+        return ticket.get("status") in OPEN_STATUSES and self.filter.matches(ticket)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The operator moved: rows kept only because the cursor was on them go now."""
+        gone = self.table.leaving - {self.table.selected_id}
+        if gone:
+            with self.app.batch_update():
+                self.table.patch({}, gone, self.papp.clock())
+            self._show_count()
 
     def refresh_rows(self) -> None:
         """Diff the table against the store (one batch: one repaint, not one per row)."""
@@ -108,11 +131,17 @@ class QueueScreen(TicketScreen):
         self._show_count()
 
     def _show_count(self) -> None:
-        """ "N of M"; "N of >M" when the server holds more than the console loaded."""
+        """ "N of M"; "N of >M" when the server holds more than the console loaded;
+        and which ticket under the cursor is only kept until the operator moves."""
         total = self.papp.store.open_count()
         more = ">" if self.papp.store.server_total > total else ""
-        self.query_one("#queue-count", Label).update(
-            t("queue.count", shown=self.table.row_count, total=f"{more}{total}"))
+        leaving = sorted(self.table.leaving)
+        text = t("queue.count", shown=self.table.row_count - len(leaving),
+                 total=f"{more}{total}")
+        if leaving:
+            ticket = self.papp.store.get(leaving[0]) or {}
+            text = t("queue.leaving", ref=ticket.get("reference", "?")) + " · " + text
+        self.query_one("#queue-count", Label).update(text)
 
     def on_key(self, event: events.Key) -> None:
         self.last_key_at = time.monotonic()

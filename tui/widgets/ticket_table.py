@@ -32,8 +32,9 @@ from tui.tickets import (
 )
 
 STATUS_SHORT = {"acknowledged": "acked", "in_progress": "working"}
-COLUMNS = (("prio", "col.priority", 2), ("sla", "col.sla", 6), ("status", "col.status", 7),
-           ("category", "col.category", 16), ("dept", "col.department", 7),
+LEAVING_MARK = "↷"  # a row that no longer belongs to the view, kept while under the cursor
+COLUMNS = (("prio", "col.priority", 2), ("sla", "col.sla", 6), ("status", "col.status", 8),
+           ("category", "col.category", 15), ("dept", "col.department", 7),
            ("district", "col.district", 12), ("age", "col.age", 5), ("channel", "col.channel", 7))
 
 
@@ -49,7 +50,7 @@ class TicketTable(DataTable[Any]):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "tickets--p1", "tickets--p2", "tickets--p3", "tickets--p4",
         "tickets--breached", "tickets--due-soon", "tickets--ok", "tickets--muted",
-        "tickets--flagged",
+        "tickets--flagged", "tickets--leaving",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "down", show=False, id="table.down"),
@@ -64,6 +65,9 @@ class TicketTable(DataTable[Any]):
         self.clock = clock
         self.unsorted = False  # an update moved a row's urgency; see resort()
         self.stale: set[int] = set()  # rows out of view whose cells are behind their ticket
+        # Rows kept on screen although their ticket left the view (filter, status),
+        # because the cursor is on them: see QueueScreen.on_tickets_changed.
+        self.leaving: set[int] = set()
         self._tail: tuple[Any, ...] | None = None  # the largest urgency appended so far
 
     # -- keeping DataTable's whole-table caches across cell updates -------------------------
@@ -128,7 +132,7 @@ class TicketTable(DataTable[Any]):
                     else category.get("name_en") or category.get("name")) or ""
         status = str(ticket.get("status", ""))
         status_style = self._style("flagged") if ticket.get("flagged") else ""
-        return {
+        cells: dict[str, Any] = {
             "prio": prio_cell,
             "sla": Text(sla_text(ticket, now), style=self._style(sla_style)),
             "status": Text(STATUS_SHORT.get(status, status), style=status_style),
@@ -138,6 +142,16 @@ class TicketTable(DataTable[Any]):
             "age": age_text(ticket, now),
             "channel": str(ticket.get("channel", "")),
         }
+        if int(ticket["id"]) in self.leaving:
+            # Dimmed and struck through, the status marked: still the ticket the keys
+            # act on, visibly no longer part of this view.
+            cells["status"] = Text(LEAVING_MARK) + cells["status"]
+            leaving = self._style("leaving")
+            for column, value in cells.items():
+                text = value if isinstance(value, Text) else Text(str(value))
+                text.stylize(leaving)
+                cells[column] = text
+        return cells
 
     # -- diffing --------------------------------------------------------------------------
     @property
@@ -174,21 +188,30 @@ class TicketTable(DataTable[Any]):
             self.refresh_visible(self.clock())
         return True
 
-    def patch(self, upsert: dict[int, Ticket], remove: Iterable[int], now: datetime) -> bool:
+    def patch(self, upsert: dict[int, Ticket], remove: Iterable[int], now: datetime,
+              leaving: Iterable[int] = ()) -> bool:
         """Add or update the `upsert` rows and drop the `remove` ones; nothing else is
         touched, so a burst of events costs what it changes, not the size of the queue.
+        The `leaving` ids (among `upsert`) are kept but drawn as leaving the view; any
+        other upserted row is an ordinary one again.
         Returns whether anything visible changed."""
         keep_id = self.selected_id
         keep_index = self.cursor_row
         changed = resort = False
         for gone in remove:
+            self.leaving.discard(gone)
             if gone in self.shown:
                 self.remove_row(str(gone))
                 del self.shown[gone]
                 self.stale.discard(gone)
                 changed = True
+        leaving = set(leaving)
+        restyled = {i for i in upsert if i in self.shown and (i in leaving) != (i in self.leaving)}
+        self.leaving = (self.leaving - set(upsert)) | leaving
         for ticket_id, ticket in upsert.items():
             old = self.shown.get(ticket_id)
+            if ticket_id in restyled:
+                changed |= self._update_row(ticket_id, ticket, now)
             if old is None:
                 cells = self.cells(ticket, now)
                 urgency = cells["prio"].urgency
@@ -291,4 +314,4 @@ def _plain(value: Any) -> str:
 
 
 def _style(value: Any) -> str:
-    return str(value.style) if isinstance(value, Text) else ""
+    return f"{value.style}{value.spans}" if isinstance(value, Text) else ""
