@@ -62,9 +62,8 @@ WITH cats AS (SELECT array_agg(id ORDER BY id) AS ids, array_agg(default_priorit
            [1 + (hashint4(g + 19) & 2147483647) % 7] AS channel
   FROM generate_series($1::int, $2::int) g, cats, dists)
 INSERT INTO tickets (reference, channel, category_id, priority, status, address, district_id,
-                     lat, lon, description, department_id, suggested_department_id,
-                     ack_due_at, resolve_due_at, sla_started_at, created_at, updated_at,
-                     acknowledged_at)
+                     lat, lon, description, department_id, ack_due_at, resolve_due_at,
+                     sla_started_at, created_at, updated_at, acknowledged_at)
 SELECT 'BENCH-' || g, channel, cats.ids[ci], cats.prios[ci], status,
        'Jl. Bench ' || (g % 997), dists.ids[di],
        dists.lats[di] + ((hashint4(g + 23) & 2147483647) % 4001 - 2000) * 0.00001,
@@ -72,7 +71,6 @@ SELECT 'BENCH-' || g, channel, cats.ids[ci], cats.prios[ci], status,
        'Laporan warga nomor ' || g || ': ' || (ARRAY['jalan berlubang', 'sampah menumpuk',
          'lampu jalan mati', 'saluran tersumbat', 'pohon tumbang', 'parkir liar'])[1 + g % 6],
        CASE WHEN status IN ('new', 'triaged', 'rejected') THEN NULL ELSE cats.depts[ci] END,
-       cats.depts[ci],
        created + CASE WHEN cats.prios[ci] <= 2 THEN interval '15 minutes'
                       ELSE interval '3 days' END,
        created + CASE WHEN cats.prios[ci] <= 2 THEN interval '30 minutes'

@@ -78,3 +78,44 @@ async def test_district_comes_from_coordinates_only_inside_the_city(api: Api) ->
                                           "lat": -6.2000, "lon": 106.8166})  # Jakarta
     assert s == 201 and t["district"] is None
     assert t["suggested_department"]["code"] == "dpkp"  # the city-wide rule still applies
+
+
+async def test_every_routable_ticket_has_the_suggestion_the_rules_give_now(
+        api: Api, db_url: str) -> None:
+    """Seeded tickets (inserted without any suggestion) in new or triaged get one;
+    a ticket filed before its rule existed gets the rule's answer once it exists;
+    a category change at triage brings the new category's suggestion; a closed
+    ticket has none; and none at all when no rule or department answers."""
+    op = api.as_user(await api.login("operator"))
+    s, page = await op.get("/api/tickets?status=new,triaged&limit=200")
+    assert s == 200 and page["items"], page
+    assert all(t["category"] is None or t["suggested_department"] for t in page["items"])
+    assert all(t["suggested_department"] for t in page["items"] if t["category"])
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        # A new category nobody has made a rule for yet, without a department.
+        await conn.execute("INSERT INTO categories (code, name, name_en, default_priority)"
+                           " VALUES ('baliho', 'Baliho liar', 'Illegal billboard', 4)")
+        s, t = await op.post("/api/tickets", {"channel": "walk_in", "category": "baliho",
+                                              "description": "Baliho", "district": "regol"})
+        assert s == 201 and t["suggested_department"] is None  # truly no rule: none
+        await conn.execute(
+            "INSERT INTO routing_rules (category_id, district_id, department_id)"
+            " SELECT c.id, NULL, p.id FROM categories c, departments p"
+            " WHERE c.code = 'baliho' AND p.code = 'satpolpp'")
+    finally:
+        await conn.close()
+    s, t = await op.get(f"/api/tickets/{t['id']}")
+    assert t["suggested_department"]["code"] == "satpolpp"  # the rule made after filing
+    s, t = await op.post(f"/api/tickets/{t['id']}/triage",
+                         {"version": t["version"], "category": "kebakaran"})
+    assert s == 200 and t["suggested_department"]["code"] == "diskar"
+    s, t = await op.post(f"/api/tickets/{t['id']}/route", {"version": t["version"]})
+    assert s == 200 and t["department"]["code"] == "diskar"
+    s, listed = await op.get(f"/api/tickets?q={t['reference']}")
+    assert [x["suggested_department"]["code"] for x in listed["items"]] == ["diskar"]
+    s, t = await op.post(f"/api/tickets/{t['id']}/reject",
+                         {"version": t["version"], "reason": "salah input"})
+    assert s == 200 and t["status"] == "rejected"
+    assert t["suggested_department"] is None  # nothing left to route

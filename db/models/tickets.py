@@ -46,9 +46,6 @@ class Ticket(Model):
     sla_started_at = fields.DatetimeField(auto_now_add=True)
     ack_breached_at = fields.DatetimeField(null=True)
     resolve_breached_at = fields.DatetimeField(null=True)
-    suggested_department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
-        "models.Department", null=True, related_name="suggested_tickets", db_constraint=False
-    )
     merged_from_status = fields.TextField(default="")
     attributes: dict = fields.JSONField(default=dict)  # type: ignore[type-arg]
     merged_into: fields.ForeignKeyNullableRelation["Ticket"] = fields.ForeignKeyField(

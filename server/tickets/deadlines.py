@@ -13,7 +13,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from server.tickets import places
+from server.tickets import places, routing
 from server.tickets.sla import Policy, due_times
 
 
@@ -32,7 +32,8 @@ async def with_due_times(conn: BaseDBAsyncClient, row: dict[str, Any],
     """`values` plus recomputed due times (and cleared breach marks) for the ticket
     `row` as it will be once `values` are written."""
     merged = {**row, **values}
-    dept = merged["department_id"] or merged.get("suggested_department_id")
+    dept = merged["department_id"] or await routing.suggest(conn, merged["category_id"],
+                                                             merged["district_id"])
     policy = await policy_for(conn, dept, merged["category_id"])
     started = merged.get("sla_started_at") or merged["created_at"] or datetime.now(UTC)
     ack, resolve = due_times(merged["priority"], started, policy,

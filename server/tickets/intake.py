@@ -124,24 +124,24 @@ class Intake:
     actor: str | None = None
 
 
+# $1 is the moment of intake; $2.. are one array per column, a row per ticket.
 _INSERT_MANY = f"""
 WITH t AS (
 INSERT INTO tickets (reference, channel, category_id, priority, address, district_id, lat,
                      lon, reporter_name, reporter_phone, reporter_email, anonymous,
-                     description, tags, attributes, suggested_department_id, ack_due_at,
-                     resolve_due_at, sla_started_at, created_by_id, status_key_hash,
-                     created_at, updated_at)
+                     description, tags, attributes, ack_due_at, resolve_due_at,
+                     created_by_id, status_key_hash, sla_started_at, created_at, updated_at)
 SELECT i.reference, i.channel, i.category_id, i.priority, i.address, i.district_id, i.lat,
        i.lon, i.reporter_name, i.reporter_phone, i.reporter_email, i.anonymous,
        i.description, ARRAY(SELECT jsonb_array_elements_text(i.tags)), i.attributes,
-       i.suggested, i.ack_due, i.resolve_due, $19, i.created_by, i.status_key_hash, $19, $19
-FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::int[],
-            $7::float8[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::bool[],
-            $13::text[], $14::jsonb[], $15::jsonb[], $16::int[], $17::timestamptz[],
-            $18::timestamptz[], $20::int[], $21::text[])
+       i.ack_due, i.resolve_due, i.created_by, i.status_key_hash, $1, $1, $1
+FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::int[],
+            $8::float8[], $9::float8[], $10::text[], $11::text[], $12::text[], $13::bool[],
+            $14::text[], $15::jsonb[], $16::jsonb[], $17::timestamptz[], $18::timestamptz[],
+            $19::int[], $20::text[])
      AS i(reference, channel, category_id, priority, address, district_id, lat, lon,
           reporter_name, reporter_phone, reporter_email, anonymous, description, tags,
-          attributes, suggested, ack_due, resolve_due, created_by, status_key_hash)
+          attributes, ack_due, resolve_due, created_by, status_key_hash)
 RETURNING *)
 SELECT {VIEW_COLUMNS} FROM t {VIEW_JOINS}
 """
@@ -177,7 +177,7 @@ async def create_tickets(intakes: list[Intake]) -> list[dict[str, Any] | ApiErro
         next_references(conn(), now, len(ok)),
         duplicates.near_many(conn(), [(ctxs[k].category_id, intakes[k].new.lat,
                                        intakes[k].new.lon) for k in ok], now))
-    cols: list[list[Any]] = [[] for _ in range(20)]
+    cols: list[list[Any]] = [[] for _ in range(19)]
     for k, ref in zip(ok, refs, strict=True):
         new, ctx, principal = intakes[k].new, ctxs[k], intakes[k].principal
         priority = new.priority or ctx.default_priority or 3
@@ -188,14 +188,13 @@ async def create_tickets(intakes: list[Intake]) -> list[dict[str, Any] | ApiErro
                 ctx.district_by_code or ctx.district_by_position, new.lat, new.lon,
                 "" if hide else new.reporter_name, "" if hide else new.reporter_phone,
                 "" if hide else new.reporter_email, new.anonymous, new.description,
-                json.dumps(new.tags), _json(new.attributes), ctx.suggested_department_id,
-                ack_due, resolve_due,
+                json.dumps(new.tags), _json(new.attributes), ack_due, resolve_due,
                 principal.id if principal is not None and principal.kind == "person"
                 else None, new.status_key_hash)):
             cols[col].append(value)
     async with in_transaction() as tx:
         views = {r["reference"]: view_row(r) for r in await tx.execute_query_dict(
-            _INSERT_MANY, [*cols[:18], now, cols[18], cols[19]])}
+            _INSERT_MANY, [now, *cols])}
         rows: list[events.EventRow] = []
         for k, ref, near in zip(ok, refs, candidates, strict=True):
             view = views[ref]

@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 
 from server.auth import Principal, forbidden
 from server.errors import bad_request, conflict
-from server.tickets import places, routing, store
+from server.tickets import places, store
 from server.tickets.deadlines import with_due_times
 from server.tickets.notes import insert_note
 from server.tickets.sla import OPEN_STATUSES
@@ -68,8 +68,8 @@ async def triage(ticket_id: int, principal: Principal | None, version: int, *,
                  district: str | None = None, tags: list[str] | None = None) -> dict[str, Any]:
     """Set priority, category, district and tags; a new ticket becomes triaged.
 
-    A category or district change recomputes the suggested department, and a
-    priority or policy change recomputes the due times.
+    The suggested department follows the new category and district by itself
+    (routing.py); a priority or policy change recomputes the due times.
     """
     _authorise(principal, "triage")
     if tags is not None and len(tags) > MAX_TAGS:
@@ -99,10 +99,6 @@ async def triage(ticket_id: int, principal: Principal | None, version: int, *,
             values["tags"] = tags
         if row["status"] == "new":
             values["status"] = "triaged"
-        if "category_id" in values or "district_id" in values:
-            values["suggested_department_id"] = await routing.suggest(
-                tx, values.get("category_id", row["category_id"]),
-                values.get("district_id", row["district_id"]))
         values = await with_due_times(tx, row, values)
         await store.update(tx, ticket_id, values)
         return await store.commit(tx, row, ticket_id, "ticket.triaged", _actor(principal))

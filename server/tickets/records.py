@@ -12,20 +12,24 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from server.tickets.routing import SUGGESTION_JOIN
 from server.tickets.sla import sla_state
 
 VIEW_COLUMNS = """
 t.*, c.code AS c_code, c.name AS c_name, c.name_en AS c_name_en,
 d.code AS d_code, d.name AS d_name,
 dep.code AS dep_code, dep.name AS dep_name,
-sd.code AS sd_code, sd.name AS sd_name,
+s.department_id AS suggested_department_id, sd.code AS sd_code, sd.name AS sd_name,
 m.reference AS m_reference
 """
-VIEW_JOINS = """
+# The suggested department is asked of the routing rules on every read (see
+# routing.py), never stored, so it cannot go stale.
+VIEW_JOINS = f"""
 LEFT JOIN categories c ON c.id = t.category_id
 LEFT JOIN districts d ON d.id = t.district_id
 LEFT JOIN departments dep ON dep.id = t.department_id
-LEFT JOIN departments sd ON sd.id = t.suggested_department_id
+{SUGGESTION_JOIN}
+LEFT JOIN departments sd ON sd.id = s.department_id
 LEFT JOIN tickets m ON m.id = t.merged_into_id
 """
 VIEW_SQL = f"SELECT {VIEW_COLUMNS} FROM tickets t {VIEW_JOINS}"

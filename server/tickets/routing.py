@@ -2,8 +2,13 @@
 
 A rule for the ticket's district wins over the category's city-wide rule (NULL
 district), which wins over the category's own department. The answer is only a
-suggestion stored on the ticket; an operator confirms it (or picks another) with
-one `route` action.
+suggestion; an operator confirms it (or picks another) with one `route` action.
+
+The suggestion is not stored: every read of a ticket (records.VIEW_SQL) asks the
+rules as they are now, for the ticket's category and district as they are now,
+so it can never be stale: not for a ticket filed before its rule existed, nor
+after a triage changed its category, nor for one loaded by a seed or an import.
+Only tickets in a routable (open) status get one.
 
 Intake asks everything it needs to know about a new ticket's place in the city
 (category, district, suggestion, SLA policy) in one round trip: `intake_contexts`,
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from server.tickets.places import MAX_DISTRICT_KM
-from server.tickets.sla import Policy
+from server.tickets.sla import OPEN_STATUSES, Policy
 
 
 def _rules(category: str, district: str) -> str:
@@ -36,6 +41,11 @@ def _rules(category: str, district: str) -> str:
 
 
 _SUGGEST = _rules("$1", "$2")
+
+# For records.VIEW_SQL: the suggestion for the ticket row `t`, as a LATERAL join.
+SUGGESTION_JOIN = f"""LEFT JOIN LATERAL ({_rules("t.category_id", "t.district_id")}) s
+    ON t.status IN ({", ".join(f"'{s}'" for s in OPEN_STATUSES)})
+"""
 
 # Per intake row i (category code, district code, lat, lon): the category, the
 # district (by code, or the nearest centre), the suggested department and its

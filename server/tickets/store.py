@@ -25,9 +25,9 @@ from server.tickets.records import diff, event_payload, fetch_view, ticket_json
 
 # Columns an action may set; anything else is a programming error.
 WRITABLE = frozenset({
-    "status", "priority", "category_id", "district_id", "department_id",
-    "suggested_department_id", "tags", "flagged", "close_reason", "ack_due_at",
-    "resolve_due_at", "sla_paused_at", "sla_paused_seconds", "sla_started_at",
+    "status", "priority", "category_id", "district_id", "department_id", "tags", "flagged",
+    "close_reason", "ack_due_at", "resolve_due_at", "sla_paused_at", "sla_paused_seconds",
+    "sla_started_at",
     "ack_breached_at", "resolve_breached_at", "merged_into_id", "merged_from_status",
     "acknowledged_at", "resolved_at", "closed_at",
 })
