@@ -7,6 +7,10 @@ thing: every wall surface (the event stream and its replay, /api/alarms,
 /api/board, /api/wall/summary, /api/cameras, the resync snapshot) goes through
 these functions, and a field not listed here never reaches a wall.
 
+A wall may watch (WHEP, snapshots) and list only the cameras of its own
+monitor, plus the nearest cameras of an active alarm when its monitor shows
+alarms (`wall_cameras`); its video of a camera ends when that stops being true.
+
 A wall may show, while a panic alarm is active, the owner's name, the address,
 the position and the nearest cameras (the command center puts them up so the
 room can act); once the alarm is resolved or a false alarm, only its number,
@@ -113,6 +117,29 @@ def wall_camera(camera: dict[str, Any]) -> dict[str, Any]:
     shown = _keep(camera, WALL_CAMERA)
     shown["health"] = _keep(camera.get("health"), WALL_CAMERA_HEALTH)
     return shown
+
+
+# Cameras a wall may watch: its monitor's, and an active alarm's nearest ones when
+# the monitor shows alarms ($1 monitor ids, $2 the open alarm statuses).
+_WALL_CAMERAS = """
+SELECT mc.monitor_id, mc.camera_id FROM monitor_cameras mc
+WHERE mc.monitor_id = ANY($1::int[])
+UNION
+SELECT m.id, c.id FROM monitors m
+JOIN panic_alarms a ON a.status = ANY($2::text[])
+CROSS JOIN LATERAL jsonb_array_elements(a.nearest_cameras) near
+JOIN cameras c ON c.code = near->>'code'
+WHERE m.id = ANY($1::int[]) AND m.show_alarms
+"""
+
+
+async def wall_cameras(pool: Any, monitor_ids: Collection[int]) -> dict[int, set[int]]:
+    """Monitor id -> the camera ids a wall of that monitor may watch right now."""
+    allowed: dict[int, set[int]] = {m: set() for m in monitor_ids}
+    if allowed:
+        for row in await pool.fetch(_WALL_CAMERAS, list(allowed), list(OPEN_ALARM)):
+            allowed[row["monitor_id"]].add(row["camera_id"])
+    return allowed
 
 
 # -- events ------------------------------------------------------------------------

@@ -16,8 +16,10 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+from aiohttp.test_utils import TestServer
 
-from tests.conftest import Api
+from server.keys import services_key
+from tests.conftest import Api, base_of
 from tests.test_alarms_fixtures import MakeApi, alarm_api, device, enrol, fetch, wait_for
 
 __all__ = ["alarm_api"]
@@ -337,3 +339,85 @@ async def test_walls_never_receive_phones_notes_staff_or_reporters_and_forget_re
     # Operators keep the whole alarm.
     status, full = await api.get(f"/api/alarms/{first}", token=staff)
     assert full["dispatch_note"].startswith("hubungi") and full["resolved_by"] == STAFF
+
+
+# -- a wall watches only its own cameras ------------------------------------------------
+
+async def test_a_wall_watches_only_its_monitors_cameras_and_an_active_alarms_nearest(
+        streams_server: TestServer, db_url: str) -> None:
+    from tests.test_streams_relay import WhepViewer
+
+    streams = streams_server.app[services_key]["streams"]
+    async with aiohttp.ClientSession() as session:
+        api = Api(base_of(streams_server), session)
+        wall = await pair_wall(api, "pusat-kota")
+        own = {"alun-alun", "asia-afrika", "braga", "merdeka"}
+        status, cams = await api.get("/api/cameras", token=wall)
+        assert status == 200 and {c["code"] for c in cams} == own
+        by_code = {r["code"]: r for r in await fetch(
+            db_url, "SELECT id, code, lat, lon FROM cameras WHERE enabled")}
+        target = by_code["simpang-dago"]
+        assert "simpang-dago" not in own
+
+        async def watch(camera_id: int, token: str) -> WhepViewer:
+            viewer = WhepViewer(api, camera_id, token)
+            viewer.status = await viewer.start()  # type: ignore[attr-defined]
+            return viewer
+
+        async def snapshot(camera_id: int, token: str) -> int:
+            async with session.get(f"{api.base}/api/cameras/{camera_id}/snapshot.jpg",
+                                   headers={"Authorization": f"Bearer {token}"}) as resp:
+                await resp.read()
+                return resp.status
+
+        # Another monitor's camera: 403 for the wall, as WHEP and as a snapshot.
+        refused = await watch(target["id"], wall)
+        assert refused.status == 403  # type: ignore[attr-defined]
+        assert await snapshot(target["id"], wall) == 403
+        operator = await api.login("operator")
+        op_view = await watch(target["id"], operator)  # operators are unchanged
+        assert op_view.status == 201  # type: ignore[attr-defined]
+        assert await snapshot(target["id"], operator) != 403
+        mine = await watch(by_code["braga"]["id"], wall)
+        assert mine.status == 201  # type: ignore[attr-defined]
+
+        # A panic alarm next to that camera: while it is active the wall may watch it.
+        supervisor = await api.login("supervisor")
+        _, secret = await enrol(api, "cam-priv-1", lat=target["lat"], lon=target["lon"],
+                                token=supervisor)
+        alarm_id = (await device(api, "cam-priv-1", secret).press()).alarm_id
+        status, cams = await api.get("/api/cameras", token=wall)
+        assert "simpang-dago" in {c["code"] for c in cams}
+        during = await watch(target["id"], wall)
+        assert during.status == 201  # type: ignore[attr-defined]
+        assert await snapshot(target["id"], wall) != 403
+
+        def open_session(viewer: WhepViewer) -> bool:
+            return viewer.location.rsplit("/", 1)[-1] in streams.sessions.sessions
+
+        async def ended(viewer: WhepViewer) -> bool:
+            return not open_session(viewer)
+
+        # A monitor that stops showing alarms loses the alarm's camera at once.
+        status, _ = await api.request("PATCH", "/api/monitors/pusat-kota",
+                                      json={"show_alarms": False}, token=supervisor)
+        assert status == 200
+        await wait_for(lambda: ended(during))
+        assert (await watch(target["id"], wall)).status == 403  # type: ignore[attr-defined]
+        status, _ = await api.request("PATCH", "/api/monitors/pusat-kota",
+                                      json={"show_alarms": True}, token=supervisor)
+        again = await watch(target["id"], wall)
+        assert again.status == 201  # type: ignore[attr-defined]
+
+        # The alarm is resolved: the wall's video of that camera ends, its own plays on.
+        assert (await api.post(f"/api/alarms/{alarm_id}/acknowledge", token=operator))[0] == 200
+        assert (await api.post(f"/api/alarms/{alarm_id}/resolve", {"outcome": "resolved"},
+                               token=operator))[0] == 200
+        await wait_for(lambda: ended(again))
+        assert open_session(mine) and open_session(op_view)
+        assert (await watch(target["id"], wall)).status == 403  # type: ignore[attr-defined]
+        assert await snapshot(target["id"], wall) == 403
+        status, cams = await api.get("/api/cameras", token=wall)
+        assert {c["code"] for c in cams} == own
+        for viewer in (refused, op_view, mine, during, again):
+            await viewer.stop()

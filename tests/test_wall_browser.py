@@ -202,8 +202,9 @@ async def test_alarm_pops_up_with_its_nearest_cameras_until_acknowledged(
     page = await wall_page(browser, streams_server, monitor_id, "pusat-kota")
     await wait_for(page, lambda ts: len(ts) == 4, 10, "wall up")
     device = await pool.fetchrow("SELECT id, code, address, lat, lon FROM devices LIMIT 1")
+    # One of the monitor's own cameras and one it may watch only while the alarm lasts.
     nearest = [{"code": "braga", "name": "Jl. Braga", "distance_m": 120},
-               {"code": "asia-afrika", "name": "Jl. Asia Afrika", "distance_m": 300}]
+               {"code": "simpang-dago", "name": "Simpang Dago", "distance_m": 300}]
     alarm_id = await pool.fetchval(
         "INSERT INTO panic_alarms (device_id, idempotency_key, lat, lon, nearest_cameras)"
         " VALUES ($1, 'wall-test', $2, $3, $4::jsonb) RETURNING id",

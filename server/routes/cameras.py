@@ -1,8 +1,12 @@
 """Cameras: the list with health, WHEP playback, snapshots; and the relay's lifetime.
 
 CCTV feeds are private: only operators and paired wall displays may watch or take
-snapshots. Health changes (online/offline) become events, written by one task in
-order, so the wall and the console learn of a dead camera from the event stream.
+snapshots, and a wall only the cameras server/visibility.py gives it (its
+monitor's, and an active alarm's nearest ones); when an alarm closes or a
+monitor changes, a wall's video of a camera it may no longer watch ends.
+
+Health changes (online/offline) become events, written by one task in order, so
+the wall and the console learn of a dead camera from the event stream.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from tortoise.transactions import in_transaction
 
 from db import events as event_log
 from db.models import Camera
-from server.auth import ANY_OPERATOR, principal_of, requires
+from server.auth import ANY_OPERATOR, forbidden, principal_of, requires
 from server.errors import ApiError, bad_request, not_found
-from server.keys import hub_key, services_key, settings_key
-from server.visibility import wall_camera
+from server.keys import hub_key, pool_key, services_key, settings_key
+from server.visibility import wall_camera, wall_cameras
 from streams.health import Health
 from streams.relay import CameraConfig, CameraFeed, Relay, RelaySettings
 from streams.snapshot import SnapshotError, Snapshots
@@ -114,11 +118,18 @@ async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
     app[services_key].pop("streams", None)
 
 
+# Events after which a wall may have lost a camera (or its credential).
+_PERMISSION_EVENTS = ("monitor.wall_revoked", "monitor.updated", "alarm.resolved",
+                      "alarm.false_alarm")
+
+
 async def _end_revoked_sessions(app: web.Application, streams: Streams) -> None:
-    """A revoked wall's video stops at once, whichever process revoked it."""
+    """A revoked wall's video stops at once, whichever process revoked it; so does a
+    wall's video of a camera it may no longer watch (an alarm closed, a monitor
+    changed)."""
     hub = app[hub_key]
     while True:
-        sub = hub.subscribe(lambda e: e.kind == "monitor.wall_revoked", 100)
+        sub = hub.subscribe(lambda e: e.kind in _PERMISSION_EVENTS, 100)
         try:
             while (event := await sub.queue.get()) is not None:
                 for token_id in event.payload.get("token_ids", []):
@@ -126,9 +137,29 @@ async def _end_revoked_sessions(app: web.Application, streams: Streams) -> None:
                     if ended:
                         log.info("ended revoked wall's video",
                                  extra={"token_id": token_id, "sessions": ended})
+                if event.kind != "monitor.wall_revoked":
+                    await _end_unpermitted(app, streams)
+        except Exception:
+            log.exception("could not check walls' video against their permissions")
         finally:
             hub.unsubscribe(sub)
         await asyncio.sleep(1)  # the hub stopped or we lagged: subscribe again
+
+
+async def _end_unpermitted(app: web.Application, streams: Streams) -> None:
+    sessions = [s for s in streams.sessions.sessions.values() if s.token_id is not None]
+    if not sessions:
+        return
+    pool = app[pool_key]
+    walls = {r["id"]: r["monitor_id"] for r in await pool.fetch(
+        "SELECT id, monitor_id FROM auth_tokens WHERE kind = 'wall' AND id = ANY($1::bigint[])",
+        list({s.token_id for s in sessions}))}
+    allowed = await wall_cameras(pool, set(walls.values()))
+    for s in sessions:
+        if s.token_id in walls and s.camera_id not in allowed[walls[s.token_id]]:
+            await streams.sessions.close(s.id)
+            log.info("ended a wall's video of a camera it may no longer watch",
+                     extra={"token_id": s.token_id, "camera": s.camera_id})
 
 
 async def _prepare_synthetic_clips() -> None:
@@ -181,9 +212,25 @@ async def list_cameras(request: web.Request) -> web.Response:
     streams = request.app[services_key].get("streams")
     health = streams.relay.health() if streams is not None else {}
     listed = [camera_json(c, health.get(c.id)) for c in cams]
-    if principal_of(request).kind == "wall":
-        listed = [wall_camera(c) for c in listed]
+    me = principal_of(request)
+    if me.kind == "wall":
+        assert me.monitor_id is not None
+        allowed = (await wall_cameras(request.app[pool_key], [me.monitor_id]))[me.monitor_id]
+        listed = [wall_camera(c) for c in listed if c["id"] in allowed]
     return web.json_response(listed)
+
+
+async def _may_watch(request: web.Request) -> int:
+    """The requested camera's id; 403 for a wall that may not watch it."""
+    camera_id = _camera_id(request)
+    me = principal_of(request)
+    if me.kind == "wall":
+        assert me.monitor_id is not None
+        if camera_id not in (await wall_cameras(request.app[pool_key],
+                                                [me.monitor_id]))[me.monitor_id]:
+            raise forbidden("a wall may watch only its monitor's cameras and, while an alarm "
+                            "is active, its nearest cameras")
+    return camera_id
 
 
 @routes.post("/whep/cameras/{camera_id}")
@@ -195,8 +242,9 @@ async def whep_offer(request: web.Request) -> web.Response:
     offer = await request.text()
     if len(offer) > 64 * 1024:
         raise bad_request("offer too large")
+    camera_id = await _may_watch(request)
     streams = streams_of(request)
-    feed = await streams.feed(_camera_id(request))
+    feed = await streams.feed(camera_id)
     try:
         session, answer = await streams.sessions.open(
             feed, offer, token_id=principal_of(request).token_id)
@@ -227,8 +275,9 @@ async def whep_delete(request: web.Request) -> web.Response:
 @routes.get("/api/cameras/{camera_id}/snapshot.jpg")
 @requires(ANY_OPERATOR, kinds=WATCHERS, cookie=True)
 async def snapshot(request: web.Request) -> web.Response:
+    camera_id = await _may_watch(request)
     streams = streams_of(request)
-    feed = await streams.feed(_camera_id(request))
+    feed = await streams.feed(camera_id)
     try:
         snap = await streams.snapshots.get(feed)
     except SnapshotError as exc:

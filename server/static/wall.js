@@ -236,10 +236,14 @@ async function loadMonitor() {
   applyMonitor();
 }
 
+// The cameras this wall may watch: its monitor's, plus an active alarm's nearest
+// ones while it lasts (the server decides; anything else answers 403).
 async function loadCameras() {
   const resp = await api("/api/cameras");
   if (!resp) return;
-  for (const c of await resp.json()) wall.cameras.set(c.id, c);
+  const cams = await resp.json();
+  wall.cameras.clear();
+  for (const c of cams) wall.cameras.set(c.id, c);
 }
 
 // --- strip: clock, counters, alarms --------------------------------------------------
@@ -269,7 +273,15 @@ async function loadSummary() {
     wall.alarms.set(a.id, { ...(wall.alarms.get(a.id) || {}), ...a });
   }
   for (const id of [...wall.alarms.keys()]) if (!seen.has(id)) wall.alarms.delete(id);
+  if (s.alarms.some((a) => missingCameras(a))) await loadCameras();
   renderAlarms();
+}
+
+// An alarm's nearest cameras become watchable when it is raised: fetch the list again.
+function missingCameras(alarm) {
+  if (!wall.monitor || !wall.monitor.show_alarms) return false;
+  const known = new Set([...wall.cameras.values()].map((c) => c.code));
+  return (alarm.nearest_cameras || []).some((c) => !known.has(c.code));
 }
 
 function renderAlarms() {
@@ -291,10 +303,11 @@ function renderAlarms() {
   $("alarm-count").textContent = raised.length > 1 ? `(${raised.length})` : "";
   $("alarm-where").textContent = [alarm.address, alarm.owner_name, alarm.device]
     .filter(Boolean).join(" — ") || `${alarm.lat}, ${alarm.lon}`;
-  if (wall.popupAlarm === alarm.id) return;
+  const cams = nearestCameras(alarm, 4);
+  if (wall.popupAlarm === alarm.id && wall.popupTiles.length === cams.length) return;
   wall.popupAlarm = alarm.id;
   wall.popupTiles.forEach((t) => t.remove());
-  wall.popupTiles = nearestCameras(alarm, 4).map((cam) => {
+  wall.popupTiles = cams.map((cam) => {
     const t = new Tile($("alarm-cams"));
     t.show(cam);
     return t;
@@ -372,6 +385,7 @@ function onEvent(e) {
     const a = p.alarm || {};
     wall.alarms.set(Number(e.subject.id), { ...a, id: Number(e.subject.id), status: "raised" });
     renderAlarms();
+    if (missingCameras(a)) loadCameras().then(renderAlarms);
     refreshSummarySoon();
   } else if (kind.startsWith("alarm.")) {
     const id = Number(e.subject.id);
