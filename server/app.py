@@ -17,6 +17,7 @@ from server.browser import hide_server_banner, security_headers
 from server.errors import error_middleware
 from server.hub import Hub
 from server.keys import hub_key, pool_key, services_key, settings_key
+from server.ratelimit import rate_limits_ctx
 from server.routes import alarms as alarm_routes
 from server.routes import auth, board, cameras, events, health, people, wall
 from server.routes import devices as device_routes
@@ -24,6 +25,7 @@ from server.routes import reports as report_routes
 from server.routes import shifts as shift_routes
 from server.routes import tickets as ticket_routes
 from server.settings import Settings
+from server.signin import password_pool_ctx
 from server.tickets import calendar
 
 log = logging.getLogger("pantau.server")
@@ -75,7 +77,8 @@ def create_app(settings: Settings) -> web.Application:
     app[settings_key] = settings
     app[services_key] = {}
     calendar.use_city_holidays(settings.city_holidays)
-    app.cleanup_ctx.extend([_database, _hub, _sockets, cameras.streams_ctx])
+    app.cleanup_ctx.extend([_database, _hub, _sockets, cameras.streams_ctx, rate_limits_ctx,
+                            password_pool_ctx])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(security_headers)
     hide_server_banner()

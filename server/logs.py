@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from server.client_address import client_address
+
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
@@ -52,7 +54,7 @@ class AccessLog(AbstractAccessLogger):
             "ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": "info",
             "logger": self.logger.name, "msg": f"{request.method} {request.path}",
             "status": response.status, "ms": round(time * 1000, 2),
-            "bytes": response.body_length, "remote": request.remote}) + "\n")
+            "bytes": response.body_length, "remote": client_address(request)}) + "\n")
 
 
 _json_lines = True

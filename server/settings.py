@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 from server.tickets.calendar import city_holidays_from_env
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _int_env(name: str, default: int) -> int:
@@ -34,6 +39,26 @@ def public_origin(raw: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def _networks_env(name: str) -> tuple[Network, ...]:
+    """Comma- or space-separated addresses and CIDR blocks (`10.0.0.5, 192.168.0.0/24`)."""
+    raw = os.environ.get(name, "").replace(",", " ").split()
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in raw)
+    except ValueError as exc:
+        raise SystemExit(f"pantau: {name} must list addresses or CIDR blocks: {exc}") from exc
+
+
+def _rate_env(name: str, default: str) -> str:
+    """A rate limit in the `limits` notation (`5/minute;20/hour`), checked at start."""
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        parse_many(raw)
+    except ValueError as exc:
+        raise SystemExit(f"pantau: {name} must look like '5/minute;20/hour', got {raw!r}"
+                         ) from exc
+    return raw
+
+
 @dataclass
 class Settings:
     """Everything a server process needs; see the README's configuration table."""
@@ -55,4 +80,30 @@ class Settings:
     # The city's own days off beyond the national holidays (cuti bersama, local
     # days): working-day SLAs skip them.
     city_holidays: frozenset[date] = field(default_factory=city_holidays_from_env)
+    # Reverse proxies whose X-Forwarded-For is believed (server/client_address.py);
+    # empty: the client address is always the TCP peer.
+    trusted_proxies: tuple[Network, ...] = field(
+        default_factory=lambda: _networks_env("PANTAU_TRUSTED_PROXIES"))
+    # Password checks run in this many low-priority threads, with at most
+    # `signin_queue` more waiting; past that a sign-in answers 429 (server/signin.py).
+    signin_workers: int = field(default_factory=lambda: _int_env("PANTAU_SIGNIN_WORKERS", 1))
+    signin_queue: int = field(default_factory=lambda: _int_env("PANTAU_SIGNIN_QUEUE", 8))
+    # Rate limits per client address (server/ratelimit.py owns what each one counts).
+    rate_signin_address: str = field(default_factory=lambda: _rate_env(
+        "PANTAU_RATE_SIGNIN_ADDRESS", "30/minute;300/hour"))
+    rate_signin_account: str = field(default_factory=lambda: _rate_env(
+        "PANTAU_RATE_SIGNIN_ACCOUNT", "5/minute;10/10 minutes;20/hour"))
+    rate_pairing: str = field(default_factory=lambda: _rate_env(
+        "PANTAU_RATE_PAIRING", "20/15 minutes"))
+    rate_lapor: str = field(default_factory=lambda: _rate_env(
+        "PANTAU_RATE_LAPOR", "10/minute;60/hour"))
+    rate_lapor_status: str = field(default_factory=lambda: _rate_env(
+        "PANTAU_RATE_LAPOR_STATUS", "30/minute;300/hour"))
+    rate_open311_key: str = field(default_factory=lambda: _rate_env(
+        "PANTAU_RATE_OPEN311_KEY", "10/minute;100/hour"))
     start_streams: bool = True
+
+    def __post_init__(self) -> None:
+        if self.signin_workers < 1 or self.signin_queue < 0:
+            raise SystemExit("pantau: PANTAU_SIGNIN_WORKERS must be at least 1 and "
+                             "PANTAU_SIGNIN_QUEUE at least 0")

@@ -59,7 +59,7 @@ async def test_role_limits_on_people_endpoints(api: Api) -> None:
     supervisor = await api.login("supervisor")
     operator = await api.login("operator")
     dept = await api.login("dsdabm.staff")
-    new = {"username": "baru", "full_name": "Orang Baru", "password": "password-123",
+    new = {"username": "baru", "full_name": "Orang Baru", "password": "kopi-susu-merah-7",
            "roles": ["call_center"]}
     assert (await api.get("/api/people", token=supervisor))[0] == 200
     assert (await api.get("/api/people", token=operator))[0] == 403
@@ -68,11 +68,11 @@ async def test_role_limits_on_people_endpoints(api: Api) -> None:
     assert status == 403 and body["error"] == "forbidden"
     assert (await api.post("/api/people", new, token=admin))[0] == 201
     # the new account can sign in, and disabling it signs it out at once
-    token = await api.login("baru", "password-123")
+    token = await api.login("baru", "kopi-susu-merah-7")
     assert (await api.post("/api/people/baru/disable", token=admin))[0] == 200
     assert (await api.get("/api/me", token=token))[0] == 401
     status, _ = await api.post("/api/auth/login",
-                               {"username": "baru", "password": "password-123"})
+                               {"username": "baru", "password": "kopi-susu-merah-7"})
     assert status == 401
 
 
@@ -83,7 +83,7 @@ async def test_person_validation_names_each_bad_field(api: Api) -> None:
     assert status == 400
     assert set(body["fields"]) >= {"full_name", "password", "roles"}
     status, body = await api.post("/api/people", {
-        "username": "staf2", "full_name": "Staf", "password": "password-123",
+        "username": "staf2", "full_name": "Staf", "password": "kopi-susu-merah-7",
         "roles": ["department"]}, token=admin)
     assert status == 400 and "department" in body["fields"]
 

@@ -113,7 +113,7 @@ async def test_supervisor_assigns_someone_from_the_palette(api: Any) -> None:
 
     admin = await api.login("admin")
     status, _ = await api.post("/api/people", {
-        "username": "baru.ahli", "full_name": "Ahli Baru", "password": "password-123",
+        "username": "baru.ahli", "full_name": "Ahli Baru", "password": "kopi-susu-merah-7",
         "roles": ["expert"]}, token=admin)
     assert status == 201
     spv = await api.login("supervisor")

@@ -93,7 +93,7 @@ async def test_two_servers_deliver_each_others_events(db_url: str) -> None:
             await ws_a.receive_json()
             await ws_b.receive_json()
             new = {"username": "lintas", "full_name": "Lintas Server", "roles": ["expert"],
-                   "password": "password-123"}
+                   "password": "kopi-susu-merah-7"}
             status, _ = await a.post("/api/people", new, token=admin)
             assert status == 201
             seen_b = await next_event(ws_b, "person.created")

@@ -37,6 +37,7 @@ from server.auth import (
     requires,
     unauthorised,
 )
+from server.client_address import client_address
 from server.errors import ApiError
 from server.keys import pool_key
 
@@ -81,7 +82,7 @@ def refuse(request: web.Request, error: ApiError, reason: str, code: str) -> Api
     """Log every refused device request: a flood of them is an attack or a broken unit."""
     log.warning("device request refused", extra={
         "reason": reason, "device": code[:60], "path": request.path,
-        "remote": request.remote, "status": error.status})
+        "remote": client_address(request), "status": error.status})
     return error
 
 

@@ -7,10 +7,12 @@ from datetime import timedelta
 from aiohttp import web
 
 import lang
-from db.passwords import verify_password
 from server.auth import issue_person_token, principal_of, public, requires, unauthorised
+from server.errors import ApiError
 from server.keys import pool_key, settings_key
 from server.people import set_language
+from server.ratelimit import Limited, too_many
+from server.signin import SignInBusy, SignInFailed, sign_in
 from server.validation import Fields, json_body
 
 routes = web.RouteTableDef()
@@ -23,13 +25,16 @@ async def login(request: web.Request) -> web.Response:
     username = f.text("username", max_len=40).lower()
     password = f.text("password", max_len=200)
     f.check()
+    try:
+        row = await sign_in(request, username, password, door="api")
+    except SignInFailed as exc:
+        raise unauthorised("wrong username or password") from exc
+    except Limited as exc:
+        raise too_many(exc, "too many sign-in attempts") from exc
+    except SignInBusy as exc:
+        raise ApiError(429, "too_many_requests", str(exc),
+                       headers={"Retry-After": str(exc.retry_after)}) from exc
     pool = request.app[pool_key]
-    row = await pool.fetchrow(
-        "SELECT id, username, full_name, password_hash, roles, department_id, language, active"
-        " FROM people WHERE username = $1", username)
-    ok = verify_password(row["password_hash"] if row else None, password)
-    if not ok or row is None or not row["active"]:
-        raise unauthorised("wrong username or password")
     ttl = timedelta(hours=request.app[settings_key].token_ttl_hours)
     token, expires = await issue_person_token(pool, row["id"], ttl, label="login")
     return web.json_response({

@@ -18,7 +18,6 @@ from aiohttp import web
 
 import lang as catalogue
 from db.orm import conn
-from db.passwords import verify_password
 from server.auth import (
     DEPARTMENT,
     authenticate,
@@ -30,7 +29,9 @@ from server.auth import (
 from server.browser import clear_session_cookie, looks_cross_site, set_session_cookie
 from server.errors import ApiError
 from server.keys import pool_key, settings_key
+from server.ratelimit import Limited
 from server.routes.public_form import page_language, render, when
+from server.signin import SignInBusy, SignInFailed, sign_in
 from server.tickets import lifecycle, notes, queue
 from server.tickets.records import resolve_key
 
@@ -94,12 +95,18 @@ async def dept_login(request: web.Request) -> web.Response:
     form = await request.post()
     username = str(form.get("username", "")).replace("\x00", "").strip().lower()[:40]
     password = str(form.get("password", "")).replace("\x00", "")[:200]
+    try:
+        row = await sign_in(request, username, password, door="dept",
+                            allowed=lambda r: "department" in r["roles"])
+    except SignInFailed as exc:
+        raise web.HTTPSeeOther("/dept?m=login") from exc
+    except (Limited, SignInBusy) as exc:
+        language = page_language(request)
+        page = _page(language, 429, me=None, flash_bad=True, flash=catalogue.text(
+            language, "dept.too_many", n=exc.retry_after))
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     pool = request.app[pool_key]
-    row = await pool.fetchrow("SELECT id, password_hash, roles, active FROM people"
-                              " WHERE username = $1", username)
-    ok = verify_password(row["password_hash"] if row else None, password)
-    if not ok or row is None or not row["active"] or "department" not in row["roles"]:
-        raise web.HTTPSeeOther("/dept?m=login")
     ttl = timedelta(hours=request.app[settings_key].token_ttl_hours)
     token, _ = await issue_person_token(pool, row["id"], ttl, label="dept page")
     resp = web.HTTPSeeOther("/dept")

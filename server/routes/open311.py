@@ -13,6 +13,7 @@ a 112 call or a ticket staff filed, and never a reporter's name or contact.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -22,8 +23,10 @@ from aiohttp import web
 
 from db.orm import conn
 from server.auth import public
+from server.client_address import client_address
 from server.errors import ApiError
 from server.keys import pool_key
+from server.ratelimit import Limited, Rule, address_key, limits_of
 from server.routes.tickets import file_ticket
 from server.tickets import georeport
 from server.tickets.intake import NewTicket
@@ -68,6 +71,11 @@ def _handles_errors(handler: Any) -> Any:
             return await handler(request)  # type: ignore[no-any-return]
         except Open311Error as exc:
             return _error(fmt, exc.status, exc.description)
+        except Limited as exc:
+            response = _error(fmt, 429, f"too many requests without a valid api_key; retry "
+                                        f"in {exc.retry_after} s")
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         except ApiError as exc:
             body = exc.body_json
             fields = body.get("fields") or {}
@@ -136,13 +144,19 @@ def _float(form: Any, name: str, lo: float, hi: float, errors: dict[str, str]) -
 
 
 async def _check_key(request: web.Request, key: str) -> None:
-    if not key:
-        raise Open311Error(403, "api_key is required")
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    ok = await request.app[pool_key].fetchval(
-        "SELECT 1 FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", digest)
+    """403 for a missing or wrong key; an address that keeps sending them gets 429
+    (Limited) before its next key is even looked at."""
+    limits, who = limits_of(request), address_key(client_address(request))
+    await limits.test(Rule.OPEN311_KEY, who)
+    ok = False
+    if key:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        ok = bool(await request.app[pool_key].fetchval(
+            "SELECT 1 FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", digest))
     if not ok:
-        raise Open311Error(403, "api_key is not valid")
+        with contextlib.suppress(Limited):  # concurrent failures filled it meanwhile
+            await limits.hit(Rule.OPEN311_KEY, who)
+        raise Open311Error(403, "api_key is not valid" if key else "api_key is required")
 
 
 @routes.post(BASE + "/requests." + FMT)

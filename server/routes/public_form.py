@@ -24,7 +24,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 import lang as catalogue
 from db.orm import conn
 from server.auth import public
+from server.client_address import client_address
 from server.errors import ApiError
+from server.ratelimit import Limited, Rule, address_key, limits_of
 from server.routes.tickets import file_ticket
 from server.tickets.calendar import JAKARTA
 from server.tickets.intake import NewTicket
@@ -70,6 +72,21 @@ def when(value: datetime | str | None) -> str:
     return value.astimezone(JAKARTA).strftime("%d %b %Y %H:%M WIB")
 
 
+async def _rate_limited(request: web.Request, rule: Rule, lang: str) -> web.Response | None:
+    """Count this request against `rule` for the client's address; the page to answer
+    instead (429, Retry-After) when the address has used up its allowance."""
+    try:
+        await limits_of(request).hit(rule, address_key(client_address(request)))
+    except Limited as exc:
+        t = texts(lang)
+        page = render("lapor_message.html", 429, lang=lang, t=t, title=t["title"],
+                      other_lang="en" if lang == "id" else "id", message=catalogue.text(
+                          lang, "lapor.too_many", n=-(-exc.retry_after // 60)))
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    return None
+
+
 async def _choices() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     db = conn()
     cats = await db.execute_query_dict(
@@ -107,6 +124,8 @@ def _number(raw: str, name: str, errors: dict[str, str], t: dict[str, str]) -> f
 @public
 async def submit(request: web.Request) -> web.Response:
     lang = page_language(request)
+    if limited := await _rate_limited(request, Rule.LAPOR, lang):
+        return limited
     if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
         return render("lapor_message.html", 413, lang=lang, t=texts(lang),
                       other_lang="en" if lang == "id" else "id", title=texts(lang)["title"],
@@ -190,6 +209,8 @@ async def _timeline(ticket_id: int, lang: str) -> list[dict[str, str]]:
 @public
 async def status_page(request: web.Request) -> web.Response:
     lang = page_language(request)
+    if limited := await _rate_limited(request, Rule.LAPOR_STATUS, lang):
+        return limited
     t = texts(lang)
     ref = request.match_info["reference"].strip().upper()
     key = request.query.get("key", "")

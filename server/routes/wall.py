@@ -41,8 +41,10 @@ from server.auth import (
     token_hash,
 )
 from server.browser import set_session_cookie
+from server.client_address import client_address
 from server.errors import ApiError, bad_request, not_found
 from server.keys import pool_key
+from server.ratelimit import Limited, Rule, address_key, limits_of, too_many
 from server.validation import Fields, json_body
 
 routes = web.RouteTableDef()
@@ -50,7 +52,10 @@ routes = web.RouteTableDef()
 PAIR_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read across a room
 PAIR_CODE_LEN = 6
 PAIRING_TTL = timedelta(minutes=15)
-MAX_OPEN_PAIRINGS = 50  # the pairing endpoint is public; this bounds what it can create
+# The pairing endpoint is public. Each client address may ask for a few codes
+# (PANTAU_RATE_PAIRING, server/ratelimit.py), so one address cannot crowd out the
+# kiosks; this bounds the table against many addresses at once.
+MAX_OPEN_PAIRINGS = 1000
 WALL_TOKEN_TTL = timedelta(days=365)  # a kiosk keeps its credential until revoked
 MAX_POSITION = 63
 LAYOUT = re.compile(r"^([1-6])x([1-6])$")
@@ -256,7 +261,8 @@ async def wall_summary(pool: Any) -> dict[str, Any]:
 
 
 def _raise(exc: WallError) -> ApiError:
-    codes = {404: "not_found", 409: "conflict", 410: "gone", 429: "too_many", 503: "unavailable"}
+    codes = {404: "not_found", 409: "conflict", 410: "gone", 429: "too_many_requests",
+             503: "unavailable"}
     return ApiError(exc.status, codes.get(exc.status, "bad_request"), str(exc))
 
 
@@ -287,6 +293,10 @@ async def start_pairing(request: web.Request) -> web.Response:
     f = Fields(data)
     monitor = f.text("monitor", required=False, max_len=40)
     f.check()
+    try:
+        await limits_of(request).hit(Rule.PAIRING, address_key(client_address(request)))
+    except Limited as exc:
+        raise too_many(exc, "too many pairing codes asked for from this address") from exc
     try:
         code, claim, expires = await create_pairing(
             monitor, request.headers.get("User-Agent", ""))
