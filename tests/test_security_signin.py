@@ -136,7 +136,7 @@ async def test_department_page_answers_a_readable_429(make_server: Callable[...,
         async with api.session.post(api.base + "/dept/login", data=form,
                                     allow_redirects=False) as r:
             assert r.status == 429 and r.content_type == "text/html"
-            assert "too many sign-in attempts" in await r.text()
+            assert "Terlalu banyak percobaan masuk" in await r.text()
             retry_after(r.headers)
         # the API door counts the same attempts (one rule, two doors)
         assert (await guess(api, "dsdabm.staff", DEMO_PASSWORD))[0] == 429

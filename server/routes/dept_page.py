@@ -101,7 +101,7 @@ async def dept_login(request: web.Request) -> web.Response:
     except SignInFailed as exc:
         raise web.HTTPSeeOther("/dept?m=login") from exc
     except (Limited, SignInBusy) as exc:
-        language = page_language(request)
+        language = page_language(request, form)
         page = _page(language, 429, me=None, flash_bad=True, flash=catalogue.text(
             language, "dept.too_many", n=exc.retry_after))
         page.headers["Retry-After"] = str(exc.retry_after)
