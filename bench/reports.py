@@ -29,6 +29,7 @@ import asyncpg
 
 from bench.common import bench_database
 from db import migrate
+from db.vault import server_key
 
 YEAR = "2025"
 CHUNK = 100_000
@@ -118,9 +119,10 @@ async def generate(url: str, n: int) -> None:
             await conn.execute(_TICKETS, lo, hi, start, ncat)
             progress("tickets", hi, n, began)
         dev = await conn.fetchval(
-            "INSERT INTO devices (code, owner_name, lat, lon, secret) VALUES"
-            " ('bench-device', 'Bench', -6.9, 107.6, 's') ON CONFLICT (code)"
-            " DO UPDATE SET owner_name = 'Bench' RETURNING id")
+            "INSERT INTO devices (code, owner_name, lat, lon, sealed_secret) VALUES"
+            " ('bench-device', 'Bench', -6.9, 107.6, $1) ON CONFLICT (code)"
+            " DO UPDATE SET owner_name = 'Bench' RETURNING id",
+            server_key(create=True).seal("pds_bench_never_presses"))
         began = time.perf_counter()
         await conn.execute(_ALARMS, dev, n // 50, start)
         progress("alarms", n // 50, n // 50, began)

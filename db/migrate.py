@@ -1,28 +1,41 @@
-"""Versioned SQL migrations: `NNNN_name.sql` files applied in order, each in one
+"""Versioned migrations: `NNNN_name.sql` files applied in order, each in one
 transaction, with the applied versions recorded in `schema_migrations`.
 
 Plain SQL rather than generated DDL so indexes, checks and extensions are exactly
 what we reviewed; an advisory lock makes two `pantau db upgrade` racing (two
-release phases) safe.
+release phases) safe. A step SQL cannot do (encrypting with a key that must never
+reach the database) is a `NNNN_name.py` with `async def upgrade(conn)`, run in
+the same kind of transaction.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg  # type: ignore[import-untyped]
 
 MIGRATION_LOCK = 0x70616E7461  # "panta": serialises concurrent upgrades
-_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(sql|py)$")
 
 
 @dataclass(frozen=True)
 class Migration:
     version: int
     name: str
-    sql: str
+    sql: str = ""
+    module: str = ""  # a Python migration: db.migrations.<module>.upgrade(conn)
+
+    async def apply(self, conn: asyncpg.Connection) -> None:
+        if self.module:
+            step: Callable[[asyncpg.Connection], Awaitable[None]] = importlib.import_module(
+                f"db.migrations.{self.module}").upgrade
+            await step(conn)
+        else:
+            await conn.execute(self.sql)
 
 
 def available() -> list[Migration]:
@@ -30,8 +43,11 @@ def available() -> list[Migration]:
     found = []
     for entry in resources.files("db.migrations").iterdir():
         m = _NAME.match(entry.name)
-        if m:
-            found.append(Migration(int(m.group(1)), m.group(2), entry.read_text()))
+        if m and m.group(3) == "sql":
+            found.append(Migration(int(m.group(1)), m.group(2), sql=entry.read_text()))
+        elif m:
+            found.append(Migration(int(m.group(1)), m.group(2),
+                                   module=entry.name.removesuffix(".py")))
     found.sort(key=lambda mig: mig.version)
     versions = [mig.version for mig in found]
     if len(set(versions)) != len(versions):
@@ -64,7 +80,7 @@ async def upgrade(dsn: str) -> list[Migration]:
                 if mig.version in done:
                     continue
                 async with conn.transaction():
-                    await conn.execute(mig.sql)
+                    await mig.apply(conn)
                     await conn.execute(
                         "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
                         mig.version, mig.name,

@@ -11,6 +11,8 @@ import asyncpg  # type: ignore[import-untyped]
 from aiohttp import web
 from tortoise.exceptions import DBConnectionError, OperationalError
 
+from db.vault import VaultError
+
 log = logging.getLogger("pantau.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -71,6 +73,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             {"error": exc.reason.lower().replace(" ", "_"), "message": exc.reason},
             status=exc.status, headers={k: v for k, v in exc.headers.items()
                                         if k.lower() not in ("content-type", "content-length")})
+    except VaultError as exc:
+        # The server key is missing or wrong (db/vault.py): the operator's to fix.
+        log.error("server key unavailable: %s", exc, extra={"path": request.path})
+        return web.json_response(
+            {"error": "server_key_unavailable",
+             "message": "the server cannot seal or open secrets; retry shortly"},
+            status=503, headers={"Retry-After": "5"})
     except Exception as exc:
         if is_db_down(exc):
             log.warning("database unavailable", extra={"path": request.path, "err": str(exc)})

@@ -24,10 +24,14 @@ from aiohttp.test_utils import TestServer
 
 from db import migrate
 from db.embedded import EmbeddedPostgres
+from db.vault import KEY_ENV, new_key
 from server.settings import Settings
 
 TEMPLATE = "pantau_template"
 SEED_TICKETS = 40
+# One server key for the run (servers, migrations, CLI subprocesses), never the
+# user's own key file; tests of the key file unset it.
+os.environ[KEY_ENV] = new_key()
 
 
 def _with_db(url: str, name: str) -> str:

@@ -42,3 +42,28 @@ async def test_every_model_field_has_its_column(orm: str) -> None:
             if (table, source) not in columns:
                 missing.append(f"{table}.{source}")
     assert not missing, f"model fields without a column: {missing}"
+
+
+async def test_plaintext_device_secrets_of_an_older_database_are_sealed(
+        empty_db_url: str) -> None:
+    """A cluster from before migration 0014 (an earlier `make up`): its devices keep
+    their secrets, now sealed, and a demo device's published secret still opens."""
+    from db.vault import server_key
+
+    conn = await asyncpg.connect(empty_db_url)
+    try:
+        await conn.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
+                           " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+        for mig in migrate.available():
+            if mig.version < 14:
+                await mig.apply(conn)
+                await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2)",
+                                   mig.version, mig.name)
+        await conn.execute("INSERT INTO devices (code, owner_name, lat, lon, secret) VALUES"
+                           " ('demo-dago', 'Ibu Dago', -6.88, 107.61, 'pds_demo_demo-dago')")
+        applied = await migrate.upgrade(empty_db_url)
+        assert 14 in [m.version for m in applied]
+        sealed = await conn.fetchval("SELECT sealed_secret FROM devices")
+        assert "pds_demo" not in sealed and server_key().open(sealed) == "pds_demo_demo-dago"
+    finally:
+        await conn.close()

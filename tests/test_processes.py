@@ -10,6 +10,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -146,6 +147,7 @@ def test_embedded_postgres_start_stop_restart_keeps_data(private_dir: Path) -> N
 def test_pantau_up_runs_everything_and_ctrl_c_stops_it(private_dir: Path) -> None:
     env = {**os.environ, "PANTAU_DATA_DIR": str(private_dir / "data")}
     env.pop("DATABASE_URL", None)
+    env.pop("PANTAU_SECRET_KEY", None)  # as a user runs it: the key file in the data dir
     port = free_port()
 
     def start() -> tuple[subprocess.Popen[str], float, str]:
@@ -157,8 +159,16 @@ def test_pantau_up_runs_everything_and_ctrl_c_stops_it(private_dir: Path) -> Non
         return proc, time.monotonic() - began, ""
 
     proc, first, _ = start()
+    # A demo device presses with its published secret; the server opens its sealed
+    # copy with the key file `pantau up` made (0600, in the data dir, not the database).
+    press = subprocess.run([PANTAU, "device", "press", "demo-dago", "--server",
+                            f"http://127.0.0.1:{port}"], env=env, capture_output=True,
+                           text=True, timeout=60)
+    key_file = private_dir / "data" / "secret-key"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
+    assert press.returncode == 0 and "raised" in press.stdout, press.stderr
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert proc.returncode == 0, err
     assert "Pantau is up" in out and "operator" in out and "pantau-demo" in out
     assert f"http://127.0.0.1:{port}" in out

@@ -27,7 +27,8 @@ class Device(Model):
     )
     lat = fields.FloatField()
     lon = fields.FloatField()
-    secret = fields.TextField()
+    # Sealed with the server key (db/vault.py); the database refuses plaintext.
+    sealed_secret = fields.TextField()
     contacts: list = fields.JSONField(default=list)  # type: ignore[type-arg]
     enabled = fields.BooleanField(default=True)
     last_seen_at = fields.DatetimeField(null=True)

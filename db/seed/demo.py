@@ -34,6 +34,7 @@ from db.models import (
 )
 from db.passwords import hash_password
 from db.seed import city
+from db.vault import server_key
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 DEMO_PASSWORD = "pantau-demo"
@@ -249,7 +250,8 @@ async def _devices(progress: Progress) -> int:
                 dev = await Device.create(
                     code=code, owner_name=owner, owner_kind=kind, address=address,
                     district=districts[district], lat=lat, lon=lon,
-                    secret=demo_device_secret(code), contacts=contacts, using_db=tx)
+                    sealed_secret=server_key(create=True).seal(demo_device_secret(code)),
+                    contacts=contacts, using_db=tx)
                 await events.append(tx, "device.enrolled", "device", dev.id, ACTOR,
                                     {"device": code, "owner_name": owner, "owner_kind": kind,
                                      "district": district})

@@ -2,7 +2,8 @@
 
 The secret is returned once, at enrolment or rotation, and never again: the
 server keeps it only to verify signatures (HMAC needs the key itself, so it
-cannot be stored as a one-way hash like tokens are).
+cannot be stored as a one-way hash like tokens are), sealed under the server
+key (db/vault.py), so the database never holds it in clear.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from db import events
 from db.models.alarms import CONTACT_CHANNELS
+from db.vault import ServerKey, VaultError, server_key
 from server.alarms.lifecycle import device_back_online, touch_device
 
 CODE = re.compile(r"^[a-z0-9_-]{2,60}$")
@@ -103,8 +105,10 @@ def device_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 _SELECT = """
-SELECT d.*, di.code AS district_code FROM devices d
-LEFT JOIN districts di ON di.id = d.district_id
+SELECT d.id, d.code, d.owner_name, d.owner_kind, d.address, d.lat, d.lon, d.contacts,
+       d.enabled, d.last_seen_at, d.offline_since, d.secret_rotated_at, d.created_at,
+       di.code AS district_code
+FROM devices d LEFT JOIN districts di ON di.id = d.district_id
 """
 
 
@@ -150,10 +154,10 @@ async def enrol(*, code: str, owner_name: str, lat: float, lon: float, owner_kin
             district_id = found[0]["id"]
         rows = await tx.execute_query_dict(
             "INSERT INTO devices (code, owner_name, owner_kind, address, district_id, lat, lon,"
-            " secret, contacts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)"
+            " sealed_secret, contacts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)"
             " ON CONFLICT (code) DO NOTHING RETURNING id",
             [code, owner_name.strip(), owner_kind, address.strip(), district_id, lat, lon,
-             secret, json.dumps(checked)])
+             server_key(create=True).seal(secret), json.dumps(checked)])
         if not rows:
             raise DeviceError(f"device {code!r} is already enrolled", "code", status=409)
         device = await get_device(tx, code)
@@ -169,8 +173,8 @@ async def rotate_secret(code: str, *, actor: str) -> Enrolment:
     secret = new_secret()
     async with in_transaction() as tx:
         rows = await tx.execute_query_dict(
-            "UPDATE devices SET secret = $2, secret_rotated_at = now() WHERE code = $1"
-            " RETURNING id", [code, secret])
+            "UPDATE devices SET sealed_secret = $2, secret_rotated_at = now() WHERE code = $1"
+            " RETURNING id", [code, server_key(create=True).seal(secret)])
         if not rows:
             raise DeviceError(f"no device {code!r}", "code", status=404)
         device = await get_device(tx, code)
@@ -178,6 +182,52 @@ async def rotate_secret(code: str, *, actor: str) -> Enrolment:
         await events.append(tx, "device.secret_rotated", "device", device["id"], actor,
                             {"device": code})
     return Enrolment(device, secret)
+
+
+async def reseal_all(key: ServerKey) -> int:
+    """Seal every device secret again with the newest server key, in one
+    transaction (after `pantau secrets rotate-key` adds a key); returns how many.
+    Raises VaultError, changing nothing, if any secret does not open."""
+    async with in_transaction() as tx:
+        rows = await tx.execute_query_dict(
+            "SELECT id, sealed_secret FROM devices ORDER BY id FOR UPDATE")
+        for r in rows:
+            await tx.execute_query("UPDATE devices SET sealed_secret = $2 WHERE id = $1",
+                                   [r["id"], key.reseal(r["sealed_secret"])])
+    return len(rows)
+
+
+async def unreadable_secrets(conn: BaseDBAsyncClient, key: ServerKey) -> list[str]:
+    """Codes of the devices whose secret the key does not open (a wrong key file)."""
+    rows = await conn.execute_query_dict("SELECT code, sealed_secret FROM devices ORDER BY code")
+    bad = []
+    for r in rows:
+        try:
+            key.open(r["sealed_secret"])
+        except VaultError:
+            bad.append(r["code"])
+    return bad
+
+
+async def check_server_key() -> str | None:
+    """At start: a one-line reason the device secrets cannot be opened, or None.
+
+    A lost or wrong key must be seen when the server starts, not at the first
+    panic press (which it then answers 503, so the unit keeps retrying)."""
+    async with in_transaction() as tx:
+        rows = await tx.execute_query_dict("SELECT count(*) AS n FROM devices")
+        if not rows[0]["n"]:
+            return None
+        try:
+            key = server_key()
+        except VaultError as exc:
+            return str(exc)
+        bad = await unreadable_secrets(tx, key)
+    if bad:
+        return (f"{len(bad)} of {rows[0]['n']} device secrets do not open with the server key"
+                f" from {key.source} (e.g. {', '.join(bad[:3])}): wrong key file or"
+                f" PANTAU_SECRET_KEY")
+    return None
 
 
 async def disable(code: str, *, actor: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 
 from server.alarms.config import AlarmConfig, alarm_config_key
 from server.alarms.contacts import send_due
-from server.alarms.devices import mark_offline
+from server.alarms.devices import check_server_key, mark_offline
 from server.alarms.escalation import escalate_due
 from server.alarms.lifecycle import link_missing_tickets
 from server.alarms.raising import AlarmRaiser, TicketLinker
@@ -93,6 +93,14 @@ async def _sender(cfg: AlarmConfig, wake: asyncio.Event) -> None:
 
 async def alarm_scheduler(app: web.Application) -> AsyncIterator[None]:
     cfg = app[alarm_config_key]
+    try:
+        problem = await check_server_key()
+    except Exception as exc:  # the database may be away at start; the server still runs
+        problem = None
+        log.warning("could not check the server key", extra={"err": str(exc)})
+    if problem:
+        log.error("device requests will be refused (503) until the server key is restored: "
+                  + problem)
     linker = TicketLinker()
     raiser = AlarmRaiser(app[pool_key], linker=linker)
     app[raiser_key] = raiser

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from db.vault import ServerKey, VaultError, server_key
 from server.alarms.config import config_of
 from server.auth import (
     Principal,
@@ -107,11 +108,20 @@ async def authenticate_device(request: web.Request) -> Principal:
         raise refuse(request, unauthorised("timestamp outside the allowed window; "
                                             "check the device clock"), "stale", code)
     row = await request.app[pool_key].fetchrow(
-        "SELECT id, code, secret, enabled FROM devices WHERE code = $1", code)
+        "SELECT id, code, sealed_secret, enabled FROM devices WHERE code = $1", code)
     body = await request.read()
-    # Compare against a signature even for an unknown device, so timing does not
-    # tell an attacker which device codes exist.
-    secret = row["secret"] if row is not None else "unknown-device"
+    # Open a sealed secret and compare a signature even for an unknown device, so
+    # timing does not tell an attacker which device codes exist.
+    try:
+        vault = server_key()
+        secret = vault.open(row["sealed_secret"] if row is not None else _decoy(vault))
+    except VaultError as exc:
+        # The server's fault, not the device's: 503 keeps the unit retrying its
+        # press until the operator restores the key, where 401 would say "bad secret".
+        log.error("cannot open device secrets: %s", exc, extra={"device": code})
+        raise ApiError(503, "server_key_unavailable",
+                       "the server cannot read device secrets; retry shortly",
+                       headers={"Retry-After": "5"}) from None
     key = request.headers.get(IDEMPOTENCY_HEADER, "")
     expected = sign(secret, request.method, request.raw_path, ts_raw, key, body)
     if not hmac.compare_digest(expected, signature) or row is None:
@@ -123,6 +133,18 @@ async def authenticate_device(request: web.Request) -> Principal:
     request[principal_key] = principal
     request[signature_key] = signature
     return principal
+
+
+_decoys: dict[tuple[str, ...], str] = {}
+
+
+def _decoy(vault: ServerKey) -> str:
+    """A sealed throwaway secret under this key, opened for unknown devices."""
+    sealed = _decoys.get(vault.keys)
+    if sealed is None:
+        _decoys.clear()
+        sealed = _decoys[vault.keys] = vault.seal("unknown-device")
+    return sealed
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

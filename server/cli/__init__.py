@@ -24,13 +24,15 @@ def _register() -> None:
         devices,
         reports,
         run,
+        secrets,
         shifts,
         users,
         walls,
         wallterm,
     )
 
-    for module in (run, database, users, console, wallterm, walls, shifts, devices, reports):
+    for module in (run, database, users, console, wallterm, walls, shifts, devices, secrets,
+                   reports):
         for command in module.COMMANDS:
             main.add_command(command)
 
