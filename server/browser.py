@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web, web_response
 
+from server.client_address import peer_is_trusted_proxy
 from server.keys import settings_key
 
 SESSION_COOKIE = "pantau_token"
@@ -44,19 +45,31 @@ def page_policy(style_hashes: tuple[str, ...] = ()) -> str:
     return _PAGE_POLICY.format(styles="".join(f" '{h}'" for h in style_hashes))
 
 
+def _forwarded(request: web.Request, name: str) -> str:
+    """The last value a trusted reverse proxy set in header `name` ('' otherwise:
+    from anyone else the header is the client's own invention)."""
+    if not peer_is_trusted_proxy(request):
+        return ""
+    values = [v.strip() for line in request.headers.getall(name, []) for v in line.split(",")]
+    return values[-1].lower() if values else ""
+
+
 def is_https(request: web.Request) -> bool:
-    """True when browsers reach us over https: the request itself is TLS, or the
-    configured public URL (PANTAU_PUBLIC_URL, for TLS ended at a proxy) says so."""
-    return request.secure or request.app[settings_key].public_url.startswith("https://")
+    """True when browsers reach us over https: the request itself is TLS, the
+    configured public URL (PANTAU_PUBLIC_URL) is https, or a trusted proxy
+    (PANTAU_TRUSTED_PROXIES) says `X-Forwarded-Proto: https`."""
+    return request.secure or request.app[settings_key].public_url.startswith("https://") \
+        or _forwarded(request, "X-Forwarded-Proto") == "https"
 
 
 def is_same_origin(request: web.Request) -> bool:
     """Whether a browser request comes from a page of this server.
 
     `Origin` (always sent by browsers on unsafe methods and WebSocket handshakes)
-    must name the host the request was sent to, or the configured public URL; a
-    missing Origin is accepted only with `Sec-Fetch-Site: same-origin`. The scheme
-    is not compared: behind a TLS proxy the request arrives as http.
+    must name the host the request was sent to (or, from a trusted proxy, its
+    `X-Forwarded-Host`), or the configured public URL; a missing Origin is
+    accepted only with `Sec-Fetch-Site: same-origin`. The scheme is not compared:
+    behind a TLS proxy the request arrives as http.
     """
     origin = request.headers.get("Origin")
     if origin is None:
@@ -64,7 +77,7 @@ def is_same_origin(request: web.Request) -> bool:
     parts = urlsplit(origin.strip().lower())
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
         return False  # "null" (sandboxed frames, privacy-sensitive redirects) and junk
-    if parts.netloc == request.host.lower():
+    if parts.netloc in (request.host.lower(), _forwarded(request, "X-Forwarded-Host")):
         return True
     public = request.app[settings_key].public_url.lower()
     return bool(public) and f"{parts.scheme}://{parts.netloc}" == public

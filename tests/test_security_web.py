@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import AsyncIterator
@@ -284,3 +285,43 @@ def test_a_malformed_public_url_stops_the_server() -> None:
     for bad in ("pantau.example.org", "ftp://x", "https://", "https://u:p@x", "https://x/?a=1"):
         with pytest.raises(SystemExit, match="PANTAU_PUBLIC_URL"):
             public_origin(bad)
+
+
+async def test_forwarded_proto_and_host_count_only_from_a_trusted_proxy(
+        api: Api, db_url: str) -> None:
+    """Behind a proxy without PANTAU_PUBLIC_URL: its X-Forwarded-Proto/Host are
+    believed when it is in PANTAU_TRUSTED_PROXIES, and from nobody else."""
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "pantau.example.org"}
+    staff = await api.login("dsdabm.staff")
+    _, t = await routed_ticket(api)
+    note = f"/dept/tickets/{t['id']}/note"
+    # Not a trusted proxy (the default: none): the headers are the client's own.
+    status, _, headers = await raw(api, "GET", "/healthz", headers=forwarded)
+    assert "Strict-Transport-Security" not in headers
+    status, _, _ = await raw(api, "POST", note, data={"body": "x"},
+                             headers={**cookie(staff), **forwarded, "Origin": PUBLIC_URL})
+    assert status == 403
+
+    def trust_loopback(app: Any) -> None:
+        from server.keys import settings_key
+        app[settings_key].trusted_proxies = (ipaddress.ip_network("127.0.0.0/8"),)
+
+    srv = await start_app(db_url, prepare=trust_loopback)
+    try:
+        proxied = Api(base_of(srv), api.session)
+        status, _, headers = await raw(proxied, "GET", "/healthz", headers=forwarded)
+        assert headers["Strict-Transport-Security"] == "max-age=31536000"
+        status, _, headers = await raw(proxied, "POST", note, data={"body": "lewat proxy"},
+                                       headers={**cookie(staff), **forwarded,
+                                                "Origin": PUBLIC_URL})
+        assert status == 303 and headers["Location"] == "/dept?m=done"
+        status, _, headers = await raw(proxied, "POST", "/dept/login", headers={
+            **forwarded, "Origin": PUBLIC_URL},
+            data={"username": "dsdabm.staff", "password": "pantau-demo"})
+        assert status == 303 and "secure" in headers["Set-Cookie"].lower()
+        status, _, _ = await raw(proxied, "POST", note, data={"body": "x"},
+                                 headers={**cookie(staff), **forwarded,
+                                          "Origin": "https://evil.example.org"})
+        assert status == 403
+    finally:
+        await srv.close()
