@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -11,6 +12,26 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from server.client_address import client_address
+
+# A phone number inside free text (a gateway's error, say): 8+ digits, maybe
+# with +, spaces, dots or dashes between them.
+_PHONE_IN_TEXT = re.compile(r"\+?\d(?:[\s.()-]?\d){7,}")
+
+
+def mask_phone(number: str) -> str:
+    """A phone number as the log may show it: only its last 3 digits (an operator
+    can still tell two contacts apart; a log reader cannot call anyone)."""
+    digits = [c for c in number if c.isdigit()]
+    if len(digits) <= 3:
+        return "*" * len(digits)
+    return ("+" if number.strip().startswith("+") else "") + "*" * (len(digits) - 3) + \
+        "".join(digits[-3:])
+
+
+def scrub_phones(text: str) -> str:
+    """Free text with every phone number in it masked (mask_phone)."""
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
+
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 

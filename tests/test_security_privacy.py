@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import aiohttp
 import asyncpg
+import pytest
 from aiohttp.test_utils import TestServer
 
 from server.keys import services_key
@@ -129,7 +131,10 @@ async def _status_404_body(api: Api) -> str:
 
 
 async def test_status_page_needs_the_reporters_key_and_shows_nothing_without_it(
-        alarm_api: MakeApi, db_url: str) -> None:
+        alarm_api: MakeApi, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # This test walks ~80 pages from one address; the limiter has its own tests
+    # (tests/test_security_signin.py), here only the key is under attack.
+    monkeypatch.setenv("PANTAU_RATE_LAPOR_STATUS", "1000/minute")
     api = await alarm_api()
     unknown = await _status_404_body(api)
     refs = await _file_every_channel(api, db_url)
@@ -421,3 +426,34 @@ async def test_a_wall_watches_only_its_monitors_cameras_and_an_active_alarms_nea
         assert {c["code"] for c in cams} == own
         for viewer in (refused, op_view, mine, during, again):
             await viewer.stop()
+
+
+# -- logs -------------------------------------------------------------------------------
+
+async def test_contacts_phone_numbers_never_reach_the_log(
+        alarm_api: MakeApi, db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    from server.logs import JsonFormatter
+
+    caplog.set_level(logging.INFO)  # what `pantau serve` logs (server/logs.py)
+    api = await alarm_api()
+    phones = ["+6281211122233", "+6281255504321"]
+    _, secret = await enrol(api, "log-priv-1", contacts=[
+        {"name": "Rina (anak)", "phone": phones[0], "channel": "sms"},
+        {"name": "Dedi (adik)", "phone": phones[1], "channel": "whatsapp"}])
+    alarm_id = (await device(api, "log-priv-1", secret).press()).alarm_id
+
+    async def delivered() -> bool:
+        rows = await fetch(db_url, "SELECT status FROM alarm_notifications"
+                           " WHERE alarm_id = $1", alarm_id)
+        return len(rows) == 2 and all(r["status"] != "pending" for r in rows)
+
+    await wait_for(delivered)
+    lines = [JsonFormatter().format(r) for r in caplog.records]
+    sent = [m for m in map(json.loads, lines)
+            if m["msg"] == "contact message not delivered: no gateway configured"
+            and m["alarm_id"] == alarm_id]
+    assert sorted(m["to"] for m in sent) == ["+**********233", "+**********321"]
+    text = "\n".join(lines)
+    for phone in phones:
+        for tail in (phone[1:], phone[3:], phone[4:-3]):
+            assert tail not in text, tail

@@ -24,7 +24,8 @@ PLUGGING IN A REAL GATEWAY: implement `ContactSender` (an object with `name` and
 aggregator's HTTP API or the WhatsApp Business Cloud API (template message
 `POST /{phone-number-id}/messages`) — and set it as `AlarmConfig.sender` when the
 app is created (server/alarms/scheduler.py `setup_alarms`). `LogSender` below is
-the implementation shipped here: it writes each message to the log and reports
+the implementation shipped here: it writes each message to the log (the number
+masked to its last 3 digits: the log is no contact list) and reports
 it `NotDelivered` ("no gateway configured"), because nobody received it.
 """
 
@@ -38,6 +39,7 @@ from typing import Protocol
 from tortoise.transactions import in_transaction
 
 from db import events
+from server.logs import mask_phone, scrub_phones
 
 log = logging.getLogger("pantau.contacts")
 
@@ -81,7 +83,8 @@ class LogSender:
     async def send(self, message: OutgoingMessage) -> None:
         log.info("contact message not delivered: no gateway configured", extra={
             "alarm_id": message.alarm_id, "channel": message.channel,
-            "to": message.address, "contact": message.contact_name, "body": message.body})
+            "to": mask_phone(message.address), "contact": message.contact_name,
+            "body": message.body})
         raise NotDelivered(NO_GATEWAY)
 
 
@@ -173,7 +176,7 @@ async def _send_batch(sender: ContactSender, max_attempts: int, retry_s: float,
             if error:
                 log.warning("contact message not delivered", extra={
                     "alarm_id": msg.alarm_id, "notification_id": msg.id,
-                    "attempts": attempts, "err": error, "state": status})
+                    "attempts": attempts, "err": scrub_phones(error), "state": status})
         await tx.execute_query(_RECORD, [list(col) for col in zip(*outcomes, strict=True)])
         await events.append_many(tx, timeline)
     return len(msgs)
