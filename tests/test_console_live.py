@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from typing import Any
 
@@ -201,36 +200,6 @@ async def test_an_alarm_from_a_device_shows_everywhere_and_a_acknowledges_it(api
     assert alarm["status"] == "dispatched" and alarm["acknowledged_by"]
     assert alarm["dispatch_unit"] == "Polsek Sumur Bandung"
 
-
-
-async def test_112_call_filed_and_an_information_call_closed_with_one_key(api: Any) -> None:
-    token = await signed_in(api, "operator")
-    app = PantauApp(api.base, language="en")
-    async with app.run_test(size=SIZE) as pilot:
-        await queue_ready(app, pilot)
-        await pilot.press("f3")
-        await wait_for(lambda: type(app.screen).__name__ == "CallScreen", pilot=pilot)
-        started = asyncio.get_running_loop().time()
-        await pilot.press(*"081234567890", "enter", *"Budi", "enter", *"Jl. Braga 5", "enter")
-        await pilot.press("tab", "tab")  # past district and category: the call-taker may skip
-        await pilot.press(*"Kebakaran ruko, asap tebal", "ctrl+s")
-        await wait_for(lambda: "filed as" in str(app.screen.query_one("#call-state").render()),
-                       pilot=pilot)
-        assert asyncio.get_running_loop().time() - started < 30
-        filed = app.screen.filed
-        assert filed is not None and filed["channel"] == "call112"
-        # The next caller only asks for information: one key files and closes it.
-        await pilot.press("ctrl+r", *"0899111222", "enter", "enter", *"Cicendo", "enter",
-                          "tab", "tab", *"tanya jadwal", "f7")
-        await wait_for(lambda: any(tk.get("description") == "tanya jadwal"
-                                   and tk["status"] == "closed"
-                                   for tk in app.store.tickets.values()), pilot=pilot)
-    _, body = await api.get("/api/tickets", params={"status": "closed", "channel": "call112"},
-                            token=token)
-    closed = [tk for tk in body["items"] if tk["description"] == "tanya jadwal"]
-    assert len(closed) == 1 and closed[0]["close_reason"] == "information"
-    _, real = await api.get(f"/api/tickets/{filed['id']}", token=token)
-    assert real["status"] == "new" and real["reporter"]["phone"] == "081234567890"
 
 
 async def test_shift_commands_are_for_supervisors_and_are_confirmed(api: Any) -> None:

@@ -215,6 +215,29 @@ async def test_call_taker_takes_and_closes_a_prank_call(api: Api) -> None:
     assert s == 409
 
 
+async def test_a_call_that_is_no_emergency_is_filed_and_closed_in_one_request(
+        api: Api) -> None:
+    """No place needed: a prank caller seldom gives one; everything else is checked."""
+    op = await _operator(api)
+    s, body = await op.post("/api/calls", {"caller_number": "081234567890",
+                                           "what_happened": "Penelepon tertawa lalu menutup"})
+    assert s == 400 and "location" in body["fields"]  # an emergency needs a place
+    s, body = await op.post("/api/calls", {"caller_number": "081234567890",
+                                           "what_happened": "x", "close_reason": "joke"})
+    assert s == 400 and "close_reason" in body["fields"]
+    s, body = await op.post("/api/calls", {"caller_number": "", "what_happened": "",
+                                           "close_reason": "prank"})
+    assert s == 400 and {"caller_number", "what_happened"} <= set(body["fields"])
+    s, closed = await op.post("/api/calls", {"caller_number": "081234567890",
+                                             "what_happened": "Penelepon tertawa lalu menutup",
+                                             "close_reason": "prank"})
+    assert s == 201, closed
+    assert closed["status"] == "closed" and closed["close_reason"] == "prank"
+    assert closed["channel"] == "call112" and closed["reporter"]["phone"] == "081234567890"
+    s, history = await op.get(f"/api/tickets/{closed['id']}/history")
+    assert [e["kind"] for e in history["events"]] == ["ticket.created", "ticket.status_changed"]
+
+
 async def test_pause_moves_due_times_and_shows_paused(api: Api) -> None:
     op = await _operator(api)
     t = await _new(op)

@@ -67,6 +67,8 @@ class NewTicket:
     attributes: dict[str, str] = field(default_factory=dict)
     # Public channels only: the hash of the reporter's status key (server/tickets/public.py).
     status_key_hash: str | None = None
+    # False only for a 112 call closed at once as no emergency (prank, wrong number…).
+    place_required: bool = True
 
     def check(self) -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -95,7 +97,8 @@ class NewTicket:
             errors["lat"] = "must be between -90 and 90"
         if self.lon is not None and not -180 <= self.lon <= 180:
             errors["lon"] = "must be between -180 and 180"
-        if self.lat is None and not self.address and self.district is None:
+        if self.place_required and self.lat is None and not self.address \
+                and self.district is None:
             errors["location"] = "give coordinates, an address or a district"
         self.reporter_name = self.reporter_name.strip()
         if len(self.reporter_name) > MAX_NAME:
