@@ -118,7 +118,13 @@ class FixedApp(PantauApp):
         ticket = next(tk for tk in fixed_tickets() if tk["id"] == ticket_id)
         history = [
             {"id": 10, "kind": "ticket.created", "actor": "person:operator", "at": _iso(-4),
-             "changes": {}},
+             "changes": {}, "action": "created", "channel": "call112", "status": "new",
+             "priority": 1, "department": None},
+            {"id": 12, "kind": "ticket.routed", "actor": "person:operator", "at": _iso(-4),
+             "action": "route", "changes": {"status": ["new", "routed"], "department": [
+                 None, {"code": "polrestabes", "name": "Polrestabes Bandung"}]},
+             "channel": "call112", "status": "routed", "priority": 1,
+             "department": {"code": "polrestabes", "name": "Polrestabes Bandung"}},
             {"id": 11, "kind": "ticket.note_added", "actor": "person:operator",
              "at": _iso(-3), "note": "caller sees smoke from the second floor"},
         ]

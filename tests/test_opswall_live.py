@@ -84,7 +84,7 @@ async def test_counters_follow_ticket_changes(api: Api) -> None:
         await wait_for(lambda: app.state.board["queue"]["by_priority"]["1"]  # type: ignore[index]
                        == before + 1, pilot=pilot, timeout=3)
         assert f"P1 {before + 1}" in _text(app.query_one(CountersPanel))
-        assert "new complaint" in _text(app.query_one("#ticker"))
+        assert f"{ticket['reference']}: Filed (CCTV) by operator" in _text(app.query_one("#ticker"))
 
 
 def _free_port() -> int:

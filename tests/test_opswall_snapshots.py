@@ -69,8 +69,10 @@ CAMERAS = [
 
 EVENTS = [
     ("alarm.raised", {"alarm": BOARD["alarms"][0]}, 0.7),
-    ("ticket.created", {"reference": "BDG-2611-00170", "category": "banjir"}, 2),
-    ("ticket.routed", {"reference": "BDG-2611-00168"}, 3),
+    ("ticket.created", {"reference": "BDG-2611-00170", "category": "banjir",
+                        "channel": "web"}, 2),
+    ("ticket.routed", {"reference": "BDG-2611-00168",
+                       "ticket": {"department": {"code": "dsdabm", "name": "DSDABM"}}}, 3),
     ("ticket.sla_breached", {"reference": "BDG-2611-00101"}, 5),
     ("ticket.status_changed", {"reference": "BDG-2611-00099", "status": "resolved"}, 9),
 ]
@@ -87,9 +89,9 @@ def _picture(seed: int) -> bytes:
 
 
 class FixedWall(OpsWallApp):
-    def __init__(self) -> None:
+    def __init__(self, language: str = "en") -> None:
         super().__init__(ApiClient("http://127.0.0.1:9"), rotate_seconds=3600,
-                         clock=lambda: NOW)
+                         clock=lambda: NOW, language=language)
 
     def follow_events(self) -> None:  # type: ignore[override]
         self.state.set_live(True, NOW)
@@ -120,6 +122,11 @@ def test_wall_at_80x24(snap_compare: Any) -> None:
 
 def test_wall_at_200x60(snap_compare: Any) -> None:
     assert snap_compare(FixedWall(), terminal_size=(200, 60), run_before=settle)
+
+
+def test_wall_in_indonesian_at_200x60(snap_compare: Any) -> None:
+    """The language of the signed-in person (or the wall's monitor), from the first frame."""
+    assert snap_compare(FixedWall(language="id"), terminal_size=(200, 60), run_before=settle)
 
 
 def test_wall_at_80x24_second_page(snap_compare: Any) -> None:

@@ -28,7 +28,7 @@ async def pantau(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 async def test_wall_pairs_with_a_code_and_stops_when_revoked(
         api: Api, db_url: str) -> None:
     status, page = await api.get("/wall/main")
-    assert status == 200 and "wall.js" in page and 'data-monitor="&quot;main&quot;"' in page
+    assert status == 200 and "wall.js" in page and 'data-monitor="&#34;main&#34;"' in page
     status, pairing = await api.post("/api/wall/pairings", {"monitor": "main"})
     assert status == 201 and len(pairing["code"]) == 6
     status, body = await api.post("/api/wall/pairings/claim", {"claim": pairing["claim"]})

@@ -7,7 +7,10 @@ A missing key shows the key itself, which the tests notice.
 
 from __future__ import annotations
 
+from typing import Any
+
 import lang
+from lang.events import describe
 
 _language = "en"
 
@@ -27,6 +30,13 @@ def t(key: str, **values: object) -> str:
     """The message for `key` in the current language, formatted with `values`
     (a counted message takes its count from `n`)."""
     return lang.text(_language, key, **values)
+
+
+def event_sentence(payload: dict[str, Any], kind: str, *, subject: str = "",
+                   camera: str = "") -> str:
+    """An event (a timeline entry or a live frame's payload) as a sentence."""
+    return describe(_language, kind, str(payload.get("actor") or ""), payload,
+                    subject=subject, camera=camera)
 
 
 def key_label(description: str) -> str:

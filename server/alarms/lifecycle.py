@@ -313,6 +313,8 @@ async def timeline(conn: BaseDBAsyncClient, alarm_id: int) -> list[dict[str, Any
                 "actor": r["actor"], **payload}
         if snapshot:
             step["status"] = snapshot.get("status")
+            if snapshot.get("ticket_reference"):
+                step["ticket_reference"] = snapshot["ticket_reference"]
         out.append(step)
     return out
 

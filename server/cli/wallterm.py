@@ -20,7 +20,11 @@ from server.cli.local import resolve_server, server_option, wait_for_server
                    "Without it, the console's sign-in is used (or asked for).")
 @click.option("--rotate", default=10.0, show_default=True, type=click.FloatRange(2, 600),
               help="Seconds per page when everything does not fit on one screen.")
-def wall_term(server_url: str | None, wall_token: str | None, rotate: float) -> None:
+@click.option("--lang", type=click.Choice(["en", "id"]), envvar="PANTAU_LANG", default=None,
+              help="Language for this run (default: the signed-in person's, or the wall "
+                   "display's monitor's, as the server keeps it).")
+def wall_term(server_url: str | None, wall_token: str | None, rotate: float,
+              lang: str | None) -> None:
     """The whole room at a glance: alarms, queue counters, SLA board, shift,
     cameras and the latest events. Read-only; keeps itself up to date.
 
@@ -39,9 +43,12 @@ def wall_term(server_url: str | None, wall_token: str | None, rotate: float) -> 
         token = stored.token if stored else None
     client = ApiClient(server_url, token)
 
+    language: str | None = None
+
     async def check() -> str | None:
+        nonlocal language
         try:
-            await client.me()
+            language = (await client.me()).get("language")
             return None
         except ApiError as exc:
             return exc.message
@@ -68,7 +75,10 @@ def wall_term(server_url: str | None, wall_token: str | None, rotate: float) -> 
             raise fail(f"sign-in failed: {exc.message}") from None
         config.save_token(config.StoredToken(server_url, str(body["token"]),
                                              str(body["expires_at"]), username))
-    OpsWallApp(ApiClient(server_url, client.token), rotate_seconds=rotate).run()
+        person = body.get("person")
+        language = person.get("language") if isinstance(person, dict) else None
+    OpsWallApp(ApiClient(server_url, client.token), rotate_seconds=rotate,
+               language=lang or language).run()
 
 
 COMMANDS = [wall_term]

@@ -121,9 +121,14 @@ async def ticket_history(request: web.Request) -> web.Response:
         payload = r["payload"]
         if isinstance(payload, str):
             payload = json.loads(payload)
+        after = payload.get("ticket") or {}
         entry = {"id": r["id"], "kind": r["kind"], "actor": r["actor"],
                  "at": iso(r["created_at"]), "action": payload.get("action"),
                  "changes": payload.get("changes", {}),
+                 # What the ticket was after the event, so a timeline can say it in a
+                 # sentence ("Routed to DISHUB") without a second request.
+                 "status": payload.get("status"), "priority": payload.get("priority"),
+                 "channel": payload.get("channel"), "department": after.get("department"),
                  **{k: payload[k] for k in ("reason", "into", "missed") if k in payload}}
         note = payload.get("note")
         if note:  # the note's text, like `reason`; the note itself is in GET /{id}

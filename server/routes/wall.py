@@ -16,8 +16,6 @@ import json
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
-from html import escape
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -45,6 +43,7 @@ from server.client_address import client_address
 from server.errors import ApiError, bad_request, not_found
 from server.keys import pool_key
 from server.ratelimit import Limited, Rule, address_key, limits_of, too_many
+from server.routes.public_form import env as page_templates
 from server.validation import Fields, json_body
 
 routes = web.RouteTableDef()
@@ -266,24 +265,40 @@ def _raise(exc: WallError) -> ApiError:
     return ApiError(exc.status, codes.get(exc.status, "bad_request"), str(exc))
 
 
-SERVER_DIR = Path(__file__).resolve().parent.parent
-
-
-def _read(name: str, folder: str) -> str:
-    return (SERVER_DIR / folder / name).read_text()
+WALL_PLURALS = ("wall.alarms",)
 
 
 @routes.get("/wall/{monitor}")
 @public
 async def wall_page(request: web.Request) -> web.Response:
-    """The kiosk page. It holds no data: everything after it is authenticated."""
+    """The kiosk page. It holds no data: everything after it is authenticated. Its
+    words are in the monitor's language from the first frame (a monitor's language
+    is not secret: it is what the screen shows to the room)."""
     code = request.match_info["monitor"]
     if not re.fullmatch(r"[a-z0-9_-]{1,40}", code):
         raise not_found("monitor")
-    html = _read("wall.html", "templates").replace(
-        "{{MONITOR}}", escape(json.dumps(code), quote=True))
+    language = await request.app[pool_key].fetchval(
+        "SELECT language FROM monitors WHERE code = $1", code) or lang.DEFAULT
+    html = page_templates.get_template("wall.html").render(
+        lang=language, t=lang.section(language, "wall."), monitor=json.dumps(code))
     return web.Response(text=html, content_type="text/html",
                         headers={"Cache-Control": "no-store"})
+
+
+@routes.get("/api/wall/strings")
+@public
+async def wall_strings(request: web.Request) -> web.Response:
+    """The wall page's words in one language (`?lang=id|en`), for what its script
+    writes (tile states, the alarm count) and for a monitor whose language changes
+    while the page is open. The page has no inline script, so they come from here."""
+    language = lang.normalise(request.query.get("lang"))
+    if language is None:
+        raise bad_request("lang must be id or en", {"lang": "invalid"})
+    return web.json_response(
+        {"lang": language, "strings": lang.section(language, "wall."),
+         "plurals": {key.removeprefix("wall."): lang.plural_forms(language, key)
+                     for key in WALL_PLURALS}},
+        headers={"Cache-Control": "no-cache"})
 
 
 @routes.post("/api/wall/pairings")

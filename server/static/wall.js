@@ -19,6 +19,38 @@ const wall = {
 };
 window.pantauWall = wall;  // for the tests and for debugging on the kiosk
 
+// --- words: the monitor's language ---------------------------------------------------
+// The server renders the page's fixed words in the monitor's language; what this
+// script writes comes from /api/wall/strings (no inline script may carry them).
+
+const words = { lang: document.documentElement.lang, strings: {}, plurals: {} };
+
+async function loadStrings(language) {
+  const resp = await fetch(`/api/wall/strings?lang=${encodeURIComponent(language)}`);
+  if (!resp.ok) throw new Error(`strings: ${resp.status}`);
+  const body = await resp.json();
+  Object.assign(words, { lang: body.lang, strings: body.strings, plurals: body.plurals });
+  document.documentElement.lang = body.lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = tr(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-title]")) el.title = tr(el.dataset.i18nTitle);
+}
+
+function tr(key, values = {}) {
+  const text = words.strings[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (m, name) => (name in values ? String(values[name]) : m));
+}
+
+// The clock's and the plural rules' locale (id-ID, en-GB); the page's lang before the
+// strings have arrived.
+function locale() { return words.strings.locale || words.lang; }
+
+function trCount(key, n, values = {}) {
+  const forms = words.plurals[key] || {};
+  const form = forms[new Intl.PluralRules(locale()).select(n)] ?? forms.other ?? key;
+  return form.replace(/\{(\w+)\}/g, (m, name) => (name === "n" ? String(n)
+    : name in values ? String(values[name]) : m));
+}
+
 // --- WHEP tile -------------------------------------------------------------------
 
 class Tile {
@@ -108,11 +140,11 @@ class Tile {
       if (generation !== this.generation) return;
       if (pc.connectionState === "connected") this.retryMs = 1000;
       if (pc.connectionState === "failed" || pc.connectionState === "closed") {
-        this.retry("connection lost");
+        this.retry(tr("connection_lost"));
       } else if (pc.connectionState === "disconnected") {
         setTimeout(() => {
           if (generation === this.generation && pc.connectionState === "disconnected") {
-            this.retry("connection lost");
+            this.retry(tr("connection_lost"));
           }
         }, 4000);
       }
@@ -125,8 +157,8 @@ class Tile {
         body: pc.localDescription.sdp, credentials: "same-origin",
       });
       if (generation !== this.generation) { pc.close(); return; }
-      if (resp.status === 401) { checkCredential(); throw new Error("not authorised"); }
-      if (resp.status !== 201) throw new Error(`server said ${resp.status}`);
+      if (resp.status === 401) { checkCredential(); throw new Error(tr("not_authorised")); }
+      if (resp.status !== 201) throw new Error(tr("server_said", { status: resp.status }));
       this.location = resp.headers.get("Location");
       await pc.setRemoteDescription({ type: "answer", sdp: await resp.text() });
     } catch (err) {
@@ -148,15 +180,15 @@ class Tile {
     if (!this.camera) return;
     const state = this.el.dataset.state;
     if (state === "playing" && now - this.lastFrame > STALL_MS) {
-      this.setState("offline", "tidak ada gambar");
+      this.setState("offline", tr("no_picture"));
     } else if (state === "connecting" && now - this.lastFrame > 8000) {
-      this.setState("offline", "menunggu kamera");
+      this.setState("offline", tr("waiting_camera"));
     }
   }
 
   cameraEvent(kind, payload) {
     if (kind === "camera.offline") {
-      this.setState("offline", (payload && payload.error) || "kamera offline");
+      this.setState("offline", (payload && payload.error) || tr("camera_offline"));
     } else if (kind === "camera.online" && !this.pc) {
       this.connect();
     }
@@ -233,6 +265,12 @@ async function loadMonitor() {
   const resp = await api(`/api/monitors/${encodeURIComponent(MONITOR)}`);
   if (!resp) return;
   wall.monitor = await resp.json();
+  if (wall.monitor.language && wall.monitor.language !== words.lang) {
+    // A supervisor changed the monitor's language: the whole page follows at once.
+    try { await loadStrings(wall.monitor.language); } catch (err) { /* next update */ }
+    tickClock();
+    renderAlarms();
+  }
   applyMonitor();
 }
 
@@ -251,8 +289,8 @@ async function loadCameras() {
 function tickClock() {
   const now = new Date();
   const tz = { timeZone: "Asia/Jakarta" };
-  $("clock-time").textContent = now.toLocaleTimeString("id-ID", { ...tz, hour12: false });
-  $("clock-date").textContent = now.toLocaleDateString("id-ID",
+  $("clock-time").textContent = now.toLocaleTimeString(locale(), { ...tz, hour12: false });
+  $("clock-date").textContent = now.toLocaleDateString(locale(),
     { ...tz, weekday: "short", day: "numeric", month: "short" }) + " WIB";
 }
 
@@ -287,7 +325,7 @@ function missingCameras(alarm) {
 function renderAlarms() {
   const list = [...wall.alarms.values()];
   $("alarms").textContent = list.length
-    ? `⚠ ${list.length} alarm: ` + list.map((a) => a.address || a.device || `#${a.id}`).join(" · ")
+    ? trCount("alarms", list.length) + " " + list.map((a) => a.address || a.device || `#${a.id}`).join(" · ")
     : "";
   const raised = list.filter((a) => a.status === "raised");
   const popup = $("alarm-popup");
@@ -425,7 +463,7 @@ async function checkCredential() {
   if (resp.status === 401 || resp.status === 403) {
     const wasRunning = wall.me !== null;
     stopAll();
-    if (wasRunning) showMessage("Akses layar ini dicabut. Memulai pemasangan ulang…");
+    if (wasRunning) showMessage(tr("revoked"));
     setTimeout(pair, wasRunning ? 3000 : 0);
     return false;
   }
@@ -467,7 +505,7 @@ async function pair() {
       const p = await resp.json();
       $("pair-code").textContent = p.code;
       $("pair-code-big").textContent = p.code;
-      $("pair-hint").textContent = "Kode berlaku 15 menit.";
+      $("pair-hint").textContent = tr("code_valid");
       document.body.dataset.pairingCode = p.code;
       for (;;) {
         await sleep((p.poll_seconds || 2) * 1000);
@@ -529,6 +567,7 @@ document.addEventListener("keydown", (e) => {
 async function boot() {
   let resp;
   try {
+    if (!Object.keys(words.strings).length) await loadStrings(words.lang);
     resp = await fetch("/api/wall/me", { credentials: "same-origin" });
   } catch (err) {
     setTimeout(boot, 2000);

@@ -13,7 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 
+from tui import i18n
 from tui.client import ApiClient, ApiError, EventStream, StreamState, StreamStatus
+from tui.i18n import t
 from tui.opswall.cameras import CameraGrid
 from tui.opswall.layout import PANELS, pages_for, size_class
 from tui.opswall.panels import (
@@ -45,8 +47,12 @@ class OpsWallApp(App[None]):
     ]
 
     def __init__(self, client: ApiClient, *, rotate_seconds: float = 10.0,
-                 clock: Any = None) -> None:
+                 clock: Any = None, language: str | None = None) -> None:
         super().__init__()
+        # Set before the panels are composed: the wall is in one language from its
+        # first frame (the CLI passes the person's or the monitor's from /api/me).
+        i18n.set_language(language)
+        self.title = t("wallterm.title")
         self.client = client
         self.state = WallState()
         self.rotate_seconds = rotate_seconds
@@ -63,13 +69,13 @@ class OpsWallApp(App[None]):
     def compose(self) -> ComposeResult:
         yield AlarmBanner(id="banner")
         with Horizontal(id="top"):
-            yield CountersPanel("Queue", id="counters", classes="panel")
-            yield ShiftPanel("Shift", id="shift", classes="panel")
+            yield CountersPanel(t("wallterm.panel.queue"), id="counters", classes="panel")
+            yield ShiftPanel(t("wallterm.panel.shift"), id="shift", classes="panel")
         with Horizontal(id="middle"):
             with Vertical(id="leftcol"):
-                yield AlarmsPanel("Panic alarms", id="alarms", classes="panel")
-                yield SlaPanel("SLA by department", id="sla", classes="panel")
-            yield TickerPanel("Latest events", id="ticker", classes="panel")
+                yield AlarmsPanel(t("wallterm.panel.alarms"), id="alarms", classes="panel")
+                yield SlaPanel(t("wallterm.panel.sla"), id="sla", classes="panel")
+            yield TickerPanel(t("wallterm.panel.ticker"), id="ticker", classes="panel")
         yield CameraGrid(id="cameras")
         yield StatusBar(id="status")
 
@@ -141,7 +147,7 @@ class OpsWallApp(App[None]):
 
     def action_toggle_rotation(self) -> None:
         self.rotating = not self.rotating
-        self.notify("rotation " + ("on" if self.rotating else "paused"))
+        self.notify(t("wallterm.rotation_on" if self.rotating else "wallterm.rotation_paused"))
 
     # -- data -----------------------------------------------------------------------
 
@@ -165,8 +171,7 @@ class OpsWallApp(App[None]):
         if self.state.live and not was_live:
             self.schedule_board()  # caught up after a reconnect: refresh the counters
         if status.state == StreamState.SIGNED_OUT:
-            self.notify("signed out: the wall's credential was refused", severity="error",
-                        timeout=30)
+            self.notify(t("wallterm.signed_out"), severity="error", timeout=30)
         self.redraw()
 
     def schedule_board(self) -> None:
@@ -184,7 +189,8 @@ class OpsWallApp(App[None]):
             board = await self.client.get("/api/board")
         except ApiError as exc:
             self.state.set_live(False, self.clock())
-            self.notify(f"board: {exc.message}", severity="error", timeout=4)
+            self.notify(t("wallterm.board_error", message=exc.message), severity="error",
+                        timeout=4)
             self.redraw()
             return
         self.state.set_board(board, self.clock())

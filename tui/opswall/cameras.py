@@ -13,6 +13,7 @@ from textual.containers import Grid
 from textual.markup import escape
 from textual.widgets import Static
 
+from tui.i18n import t
 from tui.widgets.thumbnail import half_blocks
 
 TILE_W, TILE_H = 24, 8  # image cells; a tile adds a name line and a health line
@@ -47,17 +48,18 @@ class CameraTile(Static):
         self.set_class(offline, "offline")
         name = escape(str(cam.get("name", "?")))[:TILE_W]
         if offline:
-            status = "[$error]■ OFFLINE[/]" + (
+            status = f"[$error]{t('wallterm.camera_offline')}[/]" + (
                 f" {escape(str(health.get('error')))[:12]}" if health.get("error") else "")
         elif health.get("online"):
-            status = f"[$success]● online[/] {health.get('fps', 0):.0f} fps"
+            status = f"[$success]{t('wallterm.camera_online')}[/] {health.get('fps', 0):.0f} fps"
         else:
             status = f"[$text-muted]○ {state}[/]"
         body: Text | str
         if self.image is not None and not offline:
             body = self.image
         else:
-            blank = ("\n" * (TILE_H // 2)) + ("no signal" if offline else "…").center(TILE_W)
+            word = t("wallterm.no_signal") if offline else "…"
+            blank = ("\n" * (TILE_H // 2)) + word.center(TILE_W)
             body = blank + "\n" * (TILE_H - TILE_H // 2 - 1)
         from textual.content import Content
 
@@ -72,7 +74,7 @@ class CameraGrid(Grid):
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        self.border_title = "Cameras"
+        self.border_title = t("wallterm.panel.cameras")
         self.offset_index = 0
 
     @property

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from textual.markup import escape
 from textual.widgets import Static
 
+from tui.i18n import language, t
 from tui.opswall.state import WallState, age
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-STATUS_LABELS = (("new", "new"), ("triaged", "triaged"), ("routed", "routed"),
-                 ("acknowledged", "ack"), ("in_progress", "in progress"))
+STATUSES = ("new", "triaged", "routed", "acknowledged", "in_progress")
 
 
 def _since(iso: str | None, now: datetime) -> str:
@@ -53,30 +53,30 @@ class AlarmBanner(Static):
         for a in alarms[: self.MAX_LINES]:
             who = escape(str(a.get("owner_name") or a.get("device") or "?"))
             where = escape(str(a.get("address") or f"{a.get('lat')}, {a.get('lon')}"))
-            lines.append(f" PANIC ALARM  {who} — {where} — {_since(a.get('raised_at'), now)} "
-                         "ago, NOT ACKNOWLEDGED")
+            lines.append(" " + t("wallterm.banner", who=who, where=where,
+                                 age=_since(a.get("raised_at"), now)))
         if len(alarms) > self.MAX_LINES:
-            lines.append(f" +{len(alarms) - self.MAX_LINES} more unacknowledged alarms")
+            lines.append(" " + t("wallterm.banner_more", n=len(alarms) - self.MAX_LINES))
         self.update("\n".join(lines))
 
 
 class CountersPanel(Panel):
     def render_markup(self, state: WallState, now: datetime) -> str:
         if state.board is None:
-            return "loading…"
+            return t("wallterm.loading")
         q = state.board["queue"]
         prio = q["by_priority"]
         styles = {"1": "$error", "2": "$warning", "3": "$text", "4": "$text-muted"}
-        head = f"[b]OPEN {q['open']}[/b]   " + "  ".join(
+        head = f"[b]{t('wallterm.open')} {q['open']}[/b]   " + "  ".join(
             f"[{styles[p]}]P{p} [b]{prio.get(p, 0)}[/b][/]" for p in ("1", "2", "3", "4"))
-        statuses = "  ".join(f"{label} [b]{q['by_status'].get(key, 0)}[/b]"
-                             for key, label in STATUS_LABELS)
+        statuses = "  ".join(f"{t('wallterm.status.' + key)} [b]{q['by_status'].get(key, 0)}[/b]"
+                             for key in STATUSES)
         oldest = q.get("oldest_unrouted")
         if oldest:
-            tail = (f"oldest unrouted [b]{escape(oldest['reference'])}[/b] "
+            tail = (f"{t('wallterm.oldest_unrouted')} [b]{escape(oldest['reference'])}[/b] "
                     f"(P{oldest['priority']}) [$warning]{age(oldest['age_seconds'])}[/]")
         else:
-            tail = "[$success]nothing waiting to be routed[/]"
+            tail = f"[$success]{t('wallterm.nothing_waiting')}[/]"
         return f"{head}\n{statuses}\n{tail}"
 
 
@@ -84,28 +84,30 @@ class AlarmsPanel(Panel):
     def render_markup(self, state: WallState, now: datetime) -> str:
         alarms = state.open_alarms()
         if not alarms:
-            return "[$success]no open panic alarms[/]"
+            return f"[$success]{t('wallterm.no_alarms')}[/]"
         out = []
         for a in alarms[:8]:
             status = str(a.get("status"))
             style = "$error" if status == "raised" else "$warning"
             who = escape(str(a.get("owner_name") or a.get("device") or "?"))
-            out.append(f"[{style}]{status:<12}[/] {who[:24]:<24} "
+            out.append(f"[{style}]{t('wallterm.alarm.' + status)[:12]:<12}[/] {who[:24]:<24} "
                        f"{escape(str(a.get('address') or ''))[:30]:<30} "
                        f"{_since(a.get('raised_at'), now):>7}")
         if len(alarms) > 8:
-            out.append(f"+{len(alarms) - 8} more")
+            out.append(t("wallterm.more", n=len(alarms) - 8))
         return "\n".join(out)
 
 
 class SlaPanel(Panel):
     def render_markup(self, state: WallState, now: datetime) -> str:
         if state.board is None:
-            return "loading…"
+            return t("wallterm.loading")
         rows = state.board["sla"]
-        lines = [f"[b]{'department':<28} {'open':>5} {'overdue':>8} {'<1h':>5}[/b]"]
+        lines = [f"[b]{t('wallterm.col.department'):<28} {t('wallterm.col.open'):>5} "
+                 f"{t('wallterm.col.overdue'):>8} {t('wallterm.col.within_hour'):>5}[/b]"]
         for r in rows[: max(1, (self.size.height or 14) - 3)]:
-            name = escape(str(r.get("name_en") or r["code"]))[:28]
+            name = escape(str((r.get("name_en") if language() == "en" else r.get("name"))
+                              or r["code"]))[:28]
             over = r["overdue"]
             soon = r["due_within_hour"]
             over_s = f"[$error]{over:>8}[/]" if over else f"{over:>8}"
@@ -117,27 +119,28 @@ class SlaPanel(Panel):
 class ShiftPanel(Panel):
     def render_markup(self, state: WallState, now: datetime) -> str:
         if state.board is None:
-            return "loading…"
+            return t("wallterm.loading")
         s = state.board["shift"]
         head = (f"[b]{escape(str(s.get('name') or s.get('template')))}[/b] {s.get('day')} "
-                f"({s.get('status')})")
+                f"({t('wallterm.shift_status.' + str(s.get('status')))})")
         lines = [head]
         for line in s.get("staffing", []):
             ok = line["present"] >= line["minimum"]
             style = "$success" if ok else "$error"
-            lines.append(f"{line['role']:<12} [{style}]{line['present']:>2}/{line['minimum']:<2}"
-                         f"[/] on duty  ({line['rostered']} rostered)")
+            lines.append(f"{t('role.' + str(line['role']))[:12]:<12} "
+                         f"[{style}]{line['present']:>2}/{line['minimum']:<2}"
+                         f"[/] {t('wallterm.on_duty', rostered=line['rostered'])}")
         if s.get("status") == "open" and s.get("understaffed"):
-            lines.append("[$error]UNDERSTAFFED[/]")
+            lines.append(f"[$error]{t('wallterm.understaffed')}[/]")
         if s.get("handover_pending"):
-            lines.append("[$warning]handover waiting for acknowledgement[/]")
+            lines.append(f"[$warning]{t('wallterm.handover_waiting')}[/]")
         return "\n".join(lines)
 
 
 class TickerPanel(Panel):
     def render_markup(self, state: WallState, now: datetime) -> str:
         if not state.ticker:
-            return "[$text-muted]waiting for events…[/]"
+            return f"[$text-muted]{t('wallterm.waiting_events')}[/]"
         height = max(1, (self.size.height or 12) - 2)
         out = []
         for line in list(state.ticker)[:height]:
@@ -152,15 +155,16 @@ class StatusBar(Static):
     """Clock, freshness of the data and the page being shown."""
 
     def draw(self, state: WallState, now: datetime, page: int, pages: int) -> None:
-        clock = now.astimezone(JAKARTA).strftime("%a %d %b %H:%M:%S WIB")
+        local = now.astimezone(JAKARTA)
+        clock = (f"{t(f'weekday.short.{local.isoweekday()}')} "
+                 f"{local.strftime('%d/%m %H:%M:%S')} WIB")
         if state.live:
-            fresh = "[$success]● live[/]"
+            fresh = f"[$success]{t('wallterm.live')}[/]"
         else:
             since = state.stale_since or now
-            fresh = (f"[$error]● STALE — no connection to the server for "
-                     f"{age((now - since).total_seconds())}, retrying[/]")
-        paging = f"   page {page + 1}/{pages}" if pages > 1 else ""
-        self.update(f" Pantau operations wall   {clock}   {fresh}{paging}")
+            fresh = f"[$error]{t('wallterm.stale', age=age((now - since).total_seconds()))}[/]"
+        paging = "   " + t("wallterm.page", page=page + 1, pages=pages) if pages > 1 else ""
+        self.update(f" {t('wallterm.title')}   {clock}   {fresh}{paging}")
 
 
 def utcnow() -> datetime:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tui.i18n import event_sentence, t
+
 OPEN_ALARM = ("raised", "acknowledged", "dispatched")
 # Event kinds after which the board's counters may be out of date.
 BOARD_KINDS = ("ticket.", "alarm.", "shift.", "camera.")
@@ -62,7 +64,7 @@ class WallState:
                 self.alarms.pop(int(alarm["id"]), None)
         if kind in ("camera.online", "camera.offline"):
             self._camera_health(str((frame.get("subject") or {}).get("id", "")), kind, payload)
-        line = ticker_text(kind, payload, self._camera_name(frame))
+        line = ticker_text(kind, payload, self._camera_name(frame), str(frame.get("actor") or ""))
         if line is not None:
             self.ticker.appendleft(TickerLine(_at(frame), kind, line))
         return kind.startswith(BOARD_KINDS)
@@ -103,45 +105,37 @@ def _at(frame: dict[str, Any]) -> datetime:
         return datetime.now(UTC)
 
 
-def ticker_text(kind: str, payload: Any, camera: str = "") -> str | None:
-    """One line for the ticker, or None for events the room does not need to see."""
-    if not isinstance(payload, dict):
+# What the room's ticker leaves out: notes and a ticket leaving a department are
+# the desk's business, not the room's.
+TICKER_SKIP = ("ticket.note_added", "ticket.routed_away")
+
+
+def ticker_text(kind: str, payload: Any, camera: str = "", actor: str = "") -> str | None:
+    """One line for the ticker (the event as a sentence, its ticket or alarm first), or
+    None for events the room does not need to see."""
+    if not isinstance(payload, dict) or kind in TICKER_SKIP:
         return None
-    ref = payload.get("reference") or (payload.get("ticket") or {}).get("reference", "")
-    category = payload.get("category") or ""
-    found = payload.get("alarm")
-    alarm: dict[str, Any] = found if isinstance(found, dict) else {}
-    where = alarm.get("address") or alarm.get("device") or ""
-    labels = {
-        "ticket.created": f"new complaint {ref} {category}",
-        "ticket.routed": f"{ref} routed",
-        "ticket.status_changed": f"{ref} -> {payload.get('status', '')}",
-        "ticket.sla_breached": f"SLA breached {ref}",
-        "ticket.refused": f"{ref} refused by department",
-        "ticket.merged": f"{ref} merged",
-        "alarm.raised": f"PANIC ALARM {alarm.get('owner_name', '')} {where}",
-        "alarm.acknowledged": f"alarm {alarm.get('id', '')} acknowledged",
-        "alarm.dispatched": f"alarm {alarm.get('id', '')} dispatched "
-                            f"{alarm.get('dispatch_unit', '')}",
-        "alarm.resolved": f"alarm {alarm.get('id', '')} {alarm.get('status', 'resolved')}",
-        "alarm.escalated": f"ALARM {alarm.get('id', '')} ESCALATED",
-        "camera.offline": f"camera offline {camera}",
-        "camera.online": f"camera online {camera}",
-    }
-    if kind in labels:
-        return " ".join(labels[kind].split())
-    if kind.startswith("shift."):
-        return kind.removeprefix("shift.").replace("_", " ") + " (shift)"
-    return None
+    if not kind.startswith(("ticket.", "alarm.", "camera.", "shift.")):
+        return None
+    subject = ""
+    if kind.startswith("ticket."):
+        subject = str(payload.get("reference")
+                      or (payload.get("ticket") or {}).get("reference") or "")
+    elif kind.startswith("alarm.") and kind != "alarm.raised":
+        found = payload.get("alarm")
+        alarm_id = found.get("id") if isinstance(found, dict) else None
+        subject = t("event.subject.alarm", id=alarm_id) if alarm_id is not None else ""
+    return " ".join(event_sentence({**payload, "actor": actor}, kind, subject=subject,
+                                   camera=camera).split())
 
 
 def age(seconds: float) -> str:
-    """Compact age for a wall: 42s, 7m, 3h 05m, 12d 4h."""
+    """Compact age for a wall: 42s, 7m, 3h 05m, 12d 4h (42dtk, 7mnt, 3j 05mnt, 12hr 4j)."""
     s = max(0, int(seconds))
     if s < 60:
-        return f"{s}s"
+        return t("age.seconds", s=s)
     if s < 3600:
-        return f"{s // 60}m"
+        return t("age.minutes", m=s // 60)
     if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
+        return t("age.hours", h=s // 3600, m=s % 3600 // 60)
+    return t("age.days", d=s // 86400, h=s % 86400 // 3600)

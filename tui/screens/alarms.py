@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label, Static
 
 from tui.client import ApiError
-from tui.i18n import t
+from tui.i18n import event_sentence, t
 from tui.roles import OPERATORS
 from tui.screens.base import PantauScreen
 from tui.screens.modals import Choice, PickerModal, PromptModal
@@ -119,9 +119,10 @@ class AlarmsScreen(PantauScreen):
         except ApiError:
             return
         steps = body.get("timeline") or [] if isinstance(body, dict) else []
-        box.update("\n".join(escape(f"{_when(s.get('at'))} {s.get('kind', '')}"
-                                    f" {s.get('actor', '')} {s.get('unit') or ''}"
-                                    f" {s.get('note') or ''}") for s in steps[-6:]))
+        box.update("\n".join(escape(f"{_when(s.get('at'))} "
+                                    + event_sentence(s, str(s.get("kind", "")))
+                                    + (f": {s['note']}" if s.get("note") else ""))
+                             for s in steps[-6:]))
 
     def action_cursor(self, step: int) -> None:
         table = self.query_one(DataTable)

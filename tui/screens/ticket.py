@@ -15,7 +15,7 @@ from textual.widgets import Label, Static
 
 from tui import i18n
 from tui.client import ApiError
-from tui.i18n import t
+from tui.i18n import event_sentence, t
 from tui.screens.ticket_base import TicketScreen
 from tui.tickets import Ticket, code_of, local, name_of, sla_text
 from tui.widgets.thumbnail import half_blocks
@@ -144,30 +144,14 @@ class TicketDetailScreen(TicketScreen):
 
 
 def timeline_line(step: dict[str, Any]) -> str:
-    """One history entry: local time, who, what changed (or the note's text)."""
-    kind = str(step.get("action") or step.get("kind", "")).removeprefix("ticket.")
-    changes = step.get("changes") or {}
-    parts = [f"{k}: {_short(v[0])}→{_short(v[1])}" for k, v in changes.items()
-             if isinstance(v, list | tuple) and len(v) == 2 and k in TIMELINE_FIELDS]
-    for key in ("note", "reason", "into"):
-        if step.get(key):
-            parts.append(f"{key}: {_short(step[key]) if key == 'into' else step[key]}")
-    return escape(f"{_when(step.get('at'))} {step.get('actor', '')} {kind} "
-                  + "; ".join(parts[:4]))
-
-
-TIMELINE_FIELDS = ("status", "priority", "category", "district", "department", "tags",
-                   "merged_into", "flagged")
+    """One history entry as a sentence in local time (the note's or reason's text after)."""
+    said = step.get("note") or step.get("reason")
+    return escape(f"{_when(step.get('at'))} {event_sentence(step, str(step.get('kind', '')))}"
+                  + (f": {said}" if said and step.get("action") != "close_call" else ""))
 
 
 def _when(value: str | None) -> str:
     return local(value, "%d/%m %H:%M")
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("code") or value.get("name") or "…")
-    return "-" if value in (None, "") else str(value)[:24]
 
 
 def nearest_camera(cameras: list[dict[str, Any]], lat: float,
