@@ -79,13 +79,20 @@ def test_working_days_skip_weekends_and_holidays() -> None:
 
 def test_emergencies_in_minutes_complaints_in_working_days() -> None:
     policy = Policy(ack_minutes=5, dispatch_minutes=20, verify_days=3, resolve_days=5)
-    start = jkt(2026, 11, 27, 10).astimezone(UTC)
-    ack, dispatch = due_times(1, start, policy)
+    start = jkt(2026, 11, 27, 10).astimezone(UTC)  # a Friday
+    routed = jkt(2026, 11, 30, 9).astimezone(UTC)  # the Monday after
+    # Emergencies: both deadlines from the call, whenever it was routed.
+    ack, dispatch = due_times(1, policy, submitted=start, routed=routed)
     assert ack - start == timedelta(minutes=5) and dispatch - start == timedelta(minutes=20)
-    ack, resolve = due_times(3, start, policy)
-    assert ack == jkt(2026, 12, 2, 10) and resolve == jkt(2026, 12, 4, 10)
-    _, shifted = due_times(3, start, policy, paused_seconds=3600)
-    assert shifted - resolve == timedelta(hours=1)
+    # Complaints (LAPOR!): verified in 3 working days of submission; no answer
+    # deadline before routing, then 5 working days from routing.
+    assert due_times(3, policy, submitted=start) == (jkt(2026, 12, 2, 10), None)
+    ack, resolve = due_times(3, policy, submitted=start, routed=routed)
+    assert ack == jkt(2026, 12, 2, 10) and resolve == jkt(2026, 12, 7, 9)
+    # Waiting on the reporter moves a deadline only by the wait while it ran.
+    ack2, resolve2 = due_times(3, policy, submitted=start, routed=routed,
+                               paused_seconds=5400, routed_paused_seconds=1800)
+    assert ack2 - ack == timedelta(seconds=5400) and resolve2 - resolve == timedelta(hours=1)
 
 
 def _row(**over: Any) -> dict[str, Any]:
@@ -231,3 +238,114 @@ async def test_the_server_skips_the_citys_days_off(monkeypatch: pytest.MonkeyPat
     finally:
         await srv.close()
         calendar.use_city_holidays(())
+
+
+async def _old_ticket(orm: str, *, days: int, priority: int = 3, category: str = "sampah",
+                      department: str | None = None) -> int:
+    """A ticket loaded the way a seed or an import loads one: filed `days` ago,
+    with due times of its own and no clock columns set."""
+    async with in_transaction() as tx:
+        rows = await tx.execute_query_dict(
+            "INSERT INTO tickets (reference, channel, category_id, priority, status,"
+            " description, district_id, department_id, ack_due_at, resolve_due_at,"
+            " created_at, updated_at)"
+            " SELECT 'OLD-' || md5(random()::text), 'web', c.id, $2, $3, 'old complaint',"
+            " (SELECT id FROM districts WHERE code = 'coblong'),"
+            " (SELECT id FROM departments WHERE code = $4),"
+            " now() - make_interval(days => $1) + interval '3 days',"
+            " now() - make_interval(days => $1) + interval '8 days',"
+            " now() - make_interval(days => $1), now() - make_interval(days => $1)"
+            " FROM categories c WHERE c.code = $5 RETURNING id, created_at",
+            [days, priority, "routed" if department else "new", department, category])
+    return int(rows[0]["id"])
+
+
+async def _row_of(ticket_id: int) -> dict[str, Any]:
+    async with in_transaction() as tx:
+        rows = await tx.execute_query_dict("SELECT * FROM tickets WHERE id = $1", [ticket_id])
+    return rows[0]
+
+
+async def test_triage_never_restarts_a_clock(api: Api, orm: str) -> None:
+    """DEMO-00272 went from -26d to 2m when triaged: the recompute started the
+    clock at the moment the seed had loaded the row."""
+    op = api.as_user(await api.login("operator"))
+    ticket_id = await _old_ticket(orm, days=26)
+    created = (await _row_of(ticket_id))["created_at"]
+    s, t = await op.get(f"/api/tickets/{ticket_id}")
+    s, t = await op.post(f"/api/tickets/{ticket_id}/triage", {"version": t["version"]})
+    assert s == 200, t
+    ack_due = datetime.fromisoformat(t["ack_due_at"])
+    assert ack_due == add_working_days(created, 3)  # DLH verifies in 3 working days
+    assert ack_due < datetime.now(UTC) - timedelta(days=15)
+    assert t["sla_state"] == "breached" and t["resolve_due_at"] is None  # not routed yet
+    # A priority change changes the length, not the start: P2 is due 60 minutes
+    # (DLH's sla_ack_minutes) after the complaint came in, 26 days ago.
+    s, t = await op.post(f"/api/tickets/{ticket_id}/triage",
+                         {"version": t["version"], "priority": 2})
+    assert datetime.fromisoformat(t["ack_due_at"]) == created + timedelta(minutes=60)
+    assert datetime.fromisoformat(t["resolve_due_at"]) == created + timedelta(minutes=30)
+    # and so does a category change (another department's policy)
+    s, t = await op.post(f"/api/tickets/{ticket_id}/triage",
+                         {"version": t["version"], "priority": 3, "category": "jalan-rusak"})
+    assert datetime.fromisoformat(t["ack_due_at"]) == add_working_days(created, 3)
+    # the miss stays one miss: triaging an overdue ticket does not re-arm its breach
+    await scan()
+    s, t = await op.post(f"/api/tickets/{ticket_id}/triage",
+                         {"version": t["version"], "tags": ["checked"]})
+    assert (await _row_of(ticket_id))["ack_breached_at"] is not None
+    assert await scan() == 0 and len(await _breach_events(orm, ticket_id)) == 1
+
+
+async def test_routing_starts_the_departments_clock(api: Api, orm: str) -> None:
+    op = api.as_user(await api.login("operator"))
+    ticket_id = await _old_ticket(orm, days=10)
+    created = (await _row_of(ticket_id))["created_at"]
+    s, t = await op.get(f"/api/tickets/{ticket_id}")
+    s, t = await op.post(f"/api/tickets/{ticket_id}/route", {"version": t["version"]})
+    assert s == 200 and t["department"]["code"] == "dlh"
+    row = await _row_of(ticket_id)
+    routed = row["routed_at"]
+    assert datetime.now(UTC) - routed < timedelta(minutes=1)
+    # verification was due 3 working days after submission (long missed); the
+    # answer is due 5 working days (DLH) after routing, i.e. in the future
+    assert datetime.fromisoformat(t["ack_due_at"]) == add_working_days(created, 3)
+    assert datetime.fromisoformat(t["resolve_due_at"]) == add_working_days(routed, 5)
+    # a department that refuses stops its clock; the next one gets its own time
+    staff = api.as_user(await api.login("dlh.staff"))
+    s, t = await staff.post(f"/api/tickets/{ticket_id}/refuse",
+                            {"version": t["version"], "reason": "bukan wewenang"})
+    assert s == 200 and t["resolve_due_at"] is None
+    s, t = await op.post(f"/api/tickets/{ticket_id}/route",
+                         {"version": t["version"], "department": "dsdabm"})
+    rerouted = (await _row_of(ticket_id))["routed_at"]
+    assert rerouted > routed
+    assert datetime.fromisoformat(t["resolve_due_at"]) == add_working_days(rerouted, 5)
+    # a ticket waiting on its reporter before routing: the wait does not lengthen
+    # the answer's clock, which had not started
+    other = await _old_ticket(orm, days=1)
+    s, t = await op.get(f"/api/tickets/{other}")
+    s, t = await op.post(f"/api/tickets/{other}/pause", {"version": t["version"]})
+    async with in_transaction() as tx:  # the wait began an hour ago
+        await tx.execute_query("UPDATE tickets SET sla_paused_at = now() - interval '1 hour'"
+                               " WHERE id = $1", [other])
+    s, t = await op.post(f"/api/tickets/{other}/route", {"version": t["version"]})
+    row = await _row_of(other)
+    assert row["sla_paused_at"] is None and row["sla_paused_seconds"] >= 3600
+    assert row["routed_paused_seconds"] == row["sla_paused_seconds"]
+    assert datetime.fromisoformat(t["resolve_due_at"]) == add_working_days(row["routed_at"], 5)
+    assert datetime.fromisoformat(t["ack_due_at"]) == add_working_days(
+        row["created_at"], 3) + timedelta(seconds=row["sla_paused_seconds"])
+
+
+async def test_an_emergency_is_timed_from_the_call(api: Api, orm: str) -> None:
+    op = api.as_user(await api.login("operator"))
+    s, t = await op.post("/api/calls", {"caller_number": "081233334444",
+                                        "what_happened": "Kebakaran gudang",
+                                        "location": "Jl. Cihampelas", "category": "kebakaran"})
+    created = datetime.fromisoformat(t["created_at"])
+    s, t = await op.post(f"/api/tickets/{t['id']}/triage", {"version": t["version"]})
+    s, t = await op.post(f"/api/tickets/{t['id']}/route", {"version": t["version"]})
+    assert s == 200 and t["department"]["code"] == "diskar"
+    assert datetime.fromisoformat(t["ack_due_at"]) == created + timedelta(minutes=5)
+    assert datetime.fromisoformat(t["resolve_due_at"]) == created + timedelta(minutes=30)

@@ -43,7 +43,10 @@ class Ticket(Model):
     resolve_due_at = fields.DatetimeField(null=True)
     sla_paused_at = fields.DatetimeField(null=True)
     sla_paused_seconds = fields.IntField(default=0)
-    sla_started_at = fields.DatetimeField(auto_now_add=True)
+    # NULL: the verification clock runs from created_at (see server/tickets/sla.py).
+    sla_started_at = fields.DatetimeField(null=True)
+    routed_at = fields.DatetimeField(null=True)
+    routed_paused_seconds = fields.IntField(default=0)
     ack_breached_at = fields.DatetimeField(null=True)
     resolve_breached_at = fields.DatetimeField(null=True)
     merged_from_status = fields.TextField(default="")

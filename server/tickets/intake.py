@@ -133,11 +133,11 @@ WITH t AS (
 INSERT INTO tickets (reference, channel, category_id, priority, address, district_id, lat,
                      lon, reporter_name, reporter_phone, reporter_email, anonymous,
                      description, tags, attributes, ack_due_at, resolve_due_at,
-                     created_by_id, status_key_hash, sla_started_at, created_at, updated_at)
+                     created_by_id, status_key_hash, created_at, updated_at)
 SELECT i.reference, i.channel, i.category_id, i.priority, i.address, i.district_id, i.lat,
        i.lon, i.reporter_name, i.reporter_phone, i.reporter_email, i.anonymous,
        i.description, ARRAY(SELECT jsonb_array_elements_text(i.tags)), i.attributes,
-       i.ack_due, i.resolve_due, i.created_by, i.status_key_hash, $1, $1, $1
+       i.ack_due, i.resolve_due, i.created_by, i.status_key_hash, $1, $1
 FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::int[],
             $8::float8[], $9::float8[], $10::text[], $11::text[], $12::text[], $13::bool[],
             $14::text[], $15::jsonb[], $16::jsonb[], $17::timestamptz[], $18::timestamptz[],
@@ -184,7 +184,7 @@ async def create_tickets(intakes: list[Intake]) -> list[dict[str, Any] | ApiErro
     for k, ref in zip(ok, refs, strict=True):
         new, ctx, principal = intakes[k].new, ctxs[k], intakes[k].principal
         priority = new.priority or ctx.default_priority or 3
-        ack_due, resolve_due = due_times(priority, now, ctx.policy)
+        ack_due, resolve_due = due_times(priority, ctx.policy, submitted=now)
         hide = new.anonymous
         for col, value in enumerate((
                 ref, new.channel, ctx.category_id, priority, new.address,

@@ -110,6 +110,8 @@ async def route(ticket_id: int, principal: Principal | None, version: int,
 
     Re-routing an acknowledged or started ticket sends it back to `routed`: the
     new department has to acknowledge it itself. The refusal flag is cleared.
+    Routing starts the department's clock (a complaint's answer is due in its
+    working days from now); it changes hands, so it ends a pause.
     """
     _authorise(principal, "route")
     async with in_transaction() as tx:
@@ -129,8 +131,12 @@ async def route(ticket_id: int, principal: Principal | None, version: int,
         if dept_id == row["department_id"] and row["status"] == "routed":
             raise conflict("the ticket is already routed to that department",
                            "invalid_transition")
-        values: dict[str, Any] = {"department_id": dept_id, "status": "routed",
-                                  "acknowledged_at": None, "flagged": False}
+        now = datetime.now(UTC)
+        values: dict[str, Any] = _resumed(row, now) if row["sla_paused_at"] is not None else {}
+        values |= {"department_id": dept_id, "status": "routed", "acknowledged_at": None,
+                   "flagged": False, "routed_at": now,
+                   "routed_paused_seconds": values.get("sla_paused_seconds",
+                                                       row["sla_paused_seconds"])}
         values = await with_due_times(tx, row, values)
         await store.update(tx, ticket_id, values)
         return await store.commit(tx, row, ticket_id, "ticket.routed", _actor(principal),
@@ -198,12 +204,16 @@ def _status_values(row: dict[str, Any], action: str, now: datetime,
     elif action == "reject":
         values |= {"status": "rejected", "close_reason": reason, "closed_at": now}
     elif action == "reopen":
+        # Both clocks start again: the reopen is a new submission, and the
+        # department it goes back to gets its time from now.
         values |= {"status": "routed" if row["department_id"] else "triaged",
                    "acknowledged_at": None, "resolved_at": None, "closed_at": None,
-                   "close_reason": "", "sla_started_at": now, "sla_paused_seconds": 0}
+                   "close_reason": "", "sla_started_at": now, "sla_paused_seconds": 0,
+                   "routed_at": now if row["department_id"] else None,
+                   "routed_paused_seconds": 0}
     elif action == "refuse":
         values |= {"status": "triaged", "department_id": None, "acknowledged_at": None,
-                   "flagged": True}
+                   "flagged": True, "routed_at": None, "routed_paused_seconds": 0}
     return values
 
 

@@ -27,7 +27,7 @@ from server.tickets.records import diff, event_payload, fetch_view, ticket_json
 WRITABLE = frozenset({
     "status", "priority", "category_id", "district_id", "department_id", "tags", "flagged",
     "close_reason", "ack_due_at", "resolve_due_at", "sla_paused_at", "sla_paused_seconds",
-    "sla_started_at",
+    "sla_started_at", "routed_at", "routed_paused_seconds",
     "ack_breached_at", "resolve_breached_at", "merged_into_id", "merged_from_status",
     "acknowledged_at", "resolved_at", "closed_at",
 })
