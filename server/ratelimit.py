@@ -10,6 +10,13 @@ counted hit leaves the window), for one small entry per counted hit. A rule is o
 in its notation, e.g. "5/minute;10/10 minutes;20/hour": stacked windows are the
 growing delays of sign-in (a few tries a minute, fewer per hour), never a lock.
 
+A refused request is answered after a short hold (HOLD_SECONDS, for at most
+MAX_HELD requests at a time): a client that retries the moment it is refused,
+as brute-force tools do, then sends one request a second per connection instead
+of thousands, and its refusals cost the event loop nothing while they wait. A
+refusal answered at once cost about 0.7 ms of the server's CPU; three such
+clients took a quarter of a core from the alarm path.
+
 Storage: in this process's memory (`limits`' async MemoryStorage). Several
 server processes therefore each count on their own, so a client that reaches N
 processes gets N times the allowance; shared counting (in Postgres, issue 19)
@@ -18,6 +25,7 @@ replaces `_storage()` and nothing else. Counts are lost on restart.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import math
 import time
@@ -66,6 +74,10 @@ class Limited(Exception):
         self.retry_after = retry_after
 
 
+HOLD_SECONDS = 1.0
+MAX_HELD = 500  # past this many waiting refusals, answer at once (a flood: the proxy's job)
+
+
 def address_key(address: str) -> str:
     """The part of a client address a limit counts: an IPv6 client is its /64, which
     one subscriber usually holds whole (counting single addresses there would let
@@ -89,6 +101,7 @@ class RateLimits:
 
     rules: dict[Rule, list[RateLimitItem]]
     limiter: MovingWindowRateLimiter
+    held: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
@@ -102,11 +115,26 @@ class RateLimits:
                 wait = max(wait, stats.reset_time - now)
         return math.ceil(wait)
 
+    async def hold(self) -> None:
+        """Wait HOLD_SECONDS before a refusal is answered (unless MAX_HELD already wait)."""
+        if self.held >= MAX_HELD:
+            return
+        self.held += 1
+        try:
+            await asyncio.sleep(HOLD_SECONDS)
+        finally:
+            self.held -= 1
+
+    async def _refuse(self, rule: Rule, keys: tuple[str, ...]) -> Limited:
+        refusal = Limited(rule, await self._retry_after(rule, keys))
+        await self.hold()
+        return refusal
+
     async def test(self, rule: Rule, *keys: str) -> None:
-        """Raise Limited when one more hit would be refused; count nothing."""
+        """Raise Limited (after the hold) when one more hit would be refused; count nothing."""
         for item in self.rules[rule]:
             if not await self.limiter.test(item, *keys):
-                raise Limited(rule, await self._retry_after(rule, keys))
+                raise await self._refuse(rule, keys)
 
     async def hit(self, rule: Rule, *keys: str) -> None:
         """Count one hit, or raise Limited (and count nothing) when it is over the rule.
@@ -117,7 +145,7 @@ class RateLimits:
         await self.test(rule, *keys)
         for item in self.rules[rule]:
             if not await self.limiter.hit(item, *keys):  # a concurrent hit won the race
-                raise Limited(rule, await self._retry_after(rule, keys))
+                raise await self._refuse(rule, keys)
 
     async def clear(self, rule: Rule, *keys: str) -> None:
         for item in self.rules[rule]:

@@ -162,6 +162,7 @@ async def sign_in(request: web.Request, username: str, password: str, *, door: s
         ok = await pool.run(passwords.verify_password, stored, password)
     except SignInBusy:
         _log_refusal(username, address, door, "busy")
+        await limits.hold()  # like every refusal: no answer to hammer on at once
         raise
     reason = _refusal(row, ok, allowed)
     if row is None or reason:

@@ -28,6 +28,7 @@ from aiohttp.test_utils import TestServer
 from db.seed.demo import DEMO_OPEN311_KEY, DEMO_PASSWORD, demo_device_secret
 from server.alarms.client import DeviceClient
 from server.keys import settings_key
+from server.ratelimit import HOLD_SECONDS
 from tests.conftest import Api, base_of, next_event, start_app
 
 PANTAU = str(Path(sys.executable).parent / "pantau")
@@ -88,7 +89,10 @@ async def test_brute_force_gets_429_and_the_real_user_still_signs_in(
         for _ in range(5):  # PANTAU_RATE_SIGNIN_ACCOUNT: 5 a minute from one address
             status, body, _ = await guess(attacker, "operator")
             assert status == 401 and body["error"] == "unauthorised"
+        asked = time.perf_counter()
         status, body, headers = await guess(attacker, "operator")
+        # held a moment before it is answered, so hammering on it gains nothing
+        assert time.perf_counter() - asked >= 0.9 * HOLD_SECONDS
         assert status == 429 and body["error"] == "too_many_requests"
         assert set(body) <= {"error", "message", "fields"}
         assert 1 <= retry_after(headers) <= 60
@@ -356,8 +360,8 @@ async def test_a_pairing_flood_from_one_address_does_not_block_another(
     server = await make_server()
     async with client_at(server, "127.0.0.11") as flood, \
             client_at(server, "127.0.0.12") as kiosk:
-        statuses = [(await flood.post("/api/wall/pairings", {}))[0] for _ in range(25)]
-        assert statuses[:20] == [201] * 20 and set(statuses[20:]) == {429}
+        statuses = [(await flood.post("/api/wall/pairings", {}))[0] for _ in range(20)]
+        assert statuses == [201] * 20
         async with flood.session.post(flood.base + "/api/wall/pairings", json={}) as r:
             assert r.status == 429 and (await r.json())["error"] == "too_many_requests"
             assert retry_after(r.headers) <= 15 * 60
