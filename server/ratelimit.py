@@ -97,7 +97,12 @@ def _storage() -> Storage:
 
 @dataclass
 class RateLimits:
-    """The rules and their counters for one server process."""
+    """The rules and their counters for one server process.
+
+    A counter's key starts with its rule's name: `limits` keys a window by its
+    amount and length only, so two rules of the same rate ("10/minute" for /lapor
+    and for Open311 keys) would otherwise count each other's hits.
+    """
 
     rules: dict[Rule, list[RateLimitItem]]
     limiter: MovingWindowRateLimiter
@@ -110,7 +115,7 @@ class RateLimits:
     async def _retry_after(self, rule: Rule, keys: tuple[str, ...]) -> int:
         now, wait = time.time(), 1.0
         for item in self.rules[rule]:
-            stats = await self.limiter.get_window_stats(item, *keys)
+            stats = await self.limiter.get_window_stats(item, rule, *keys)
             if stats.remaining <= 0:
                 wait = max(wait, stats.reset_time - now)
         return math.ceil(wait)
@@ -133,7 +138,7 @@ class RateLimits:
     async def test(self, rule: Rule, *keys: str) -> None:
         """Raise Limited (after the hold) when one more hit would be refused; count nothing."""
         for item in self.rules[rule]:
-            if not await self.limiter.test(item, *keys):
+            if not await self.limiter.test(item, rule, *keys):
                 raise await self._refuse(rule, keys)
 
     async def hit(self, rule: Rule, *keys: str) -> None:
@@ -144,12 +149,12 @@ class RateLimits:
         """
         await self.test(rule, *keys)
         for item in self.rules[rule]:
-            if not await self.limiter.hit(item, *keys):  # a concurrent hit won the race
+            if not await self.limiter.hit(item, rule, *keys):  # a concurrent hit won the race
                 raise await self._refuse(rule, keys)
 
     async def clear(self, rule: Rule, *keys: str) -> None:
         for item in self.rules[rule]:
-            await self.limiter.clear(item, *keys)
+            await self.limiter.clear(item, rule, *keys)
 
 
 limits_key = web.AppKey("rate_limits", RateLimits)

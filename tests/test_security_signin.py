@@ -425,3 +425,21 @@ async def test_open311_key_failures_are_rate_limited(make_server: Callable[..., 
             assert r.status == 429
         async with app.session.post(url, data={**form, "api_key": DEMO_OPEN311_KEY}) as r:
             assert r.status == 201
+
+
+async def test_each_rule_counts_only_its_own_requests(make_server: Callable[..., Any]) -> None:
+    # /lapor and Open311 keys with the same allowance: using up one leaves the other
+    server = await make_server(rate_lapor="3/minute", rate_open311_key="3/minute")
+    form = {"category": "sampah", "description": "Sampah menumpuk", "address": "Jl. Braga 1",
+            "anonymous": "1"}
+    async with client_at(server, "127.0.0.19") as api:
+        statuses = []
+        for _ in range(4):
+            async with api.session.post(api.base + "/lapor", data=form,
+                                        allow_redirects=False) as r:
+                statuses.append(r.status)
+        assert statuses == [303, 303, 303, 429]
+        url = api.base + "/open311/v2/requests.json"
+        async with api.session.post(url, data={"service_code": "sampah", "api_key": "salah",
+                                               "address_string": "x", "description": "y"}) as r:
+            assert r.status == 403
