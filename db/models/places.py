@@ -43,6 +43,9 @@ class Category(Model):
         "models.Department", null=True, related_name="categories", db_constraint=False
     )
     active = fields.BooleanField(default=True)
+    # The one channel that files tickets in this category (the panic button's
+    # own); None: any channel.
+    channel = fields.TextField(null=True)
 
     class Meta:
         table = "categories"

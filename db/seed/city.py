@@ -80,6 +80,8 @@ CATEGORIES = [
     ("pohon-tumbang", "Pohon tumbang", "Fallen tree", "dpkp", 2),
     ("taman", "Taman rusak", "Damaged park", "dpkp", 4),
     ("longsor", "Tanah longsor", "Landslide", "bpbd", 1),
+    # The panic button's own (migration 0025 creates it, channel 'panic' only).
+    ("tombol-darurat", "Tombol darurat (alarm panik)", "Panic button alarm", "polrestabes", 1),
 ]
 
 # code, name, district code, lat, lon

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from db import events
+from server.alarms.follow import follow
+from server.auth import Principal
 from server.errors import ApiError
 from server.tickets.intake import Intake, NewTicket, create_tickets
 
@@ -208,6 +211,16 @@ async def link_tickets(alarm_ids: list[int], actor: str, *,
         if not rows:
             return []
         made = await create_tickets([Intake(_alarm_ticket(r), None, actor) for r in rows])
+        # Without its category (deactivated by the city) an alarm still gets its
+        # ticket: a P1 ticket with no category beats none.
+        retry = [k for k, t in enumerate(made) if isinstance(t, ApiError)
+                 and set(t.body_json.get("fields") or {}) == {"category"}]
+        if retry:
+            again = await create_tickets([
+                Intake(replace(_alarm_ticket(rows[k]), category=None), None, actor)
+                for k in retry])
+            for k, t in zip(retry, again, strict=True):
+                made[k] = t
         links = [(int(r["id"]), t) for r, t in zip(rows, made, strict=True)
                  if not isinstance(t, ApiError)]
         for r, t in zip(rows, made, strict=True):
@@ -219,6 +232,9 @@ async def link_tickets(alarm_ids: list[int], actor: str, *,
         ids = [a for a, _ in links]
         await tx.execute_query(_LINK, [ids, [int(t["id"]) for _, t in links]])
         alarms = await load_alarms(tx, ids)
+        for alarm in alarms:
+            # An operator was faster than the ticket: it catches up with the alarm.
+            await follow(tx, alarm, None)
         await events.append_many(tx, [
             ("alarm.ticket_linked", "alarm", alarm["id"], actor,
              {"alarm": alarm, "ticket_reference": alarm["ticket_reference"]}, None)
@@ -239,10 +255,13 @@ async def link_missing_tickets(older_than_s: float = 2.0, limit: int = 50) -> in
                                   skip_locked=True))
 
 
+PANIC_CATEGORY = "tombol-darurat"  # the panic channel's own (migration 0025)
+
+
 def _alarm_ticket(alarm: dict[str, Any]) -> NewTicket:
     """The P1 ticket an alarm gets."""
     return NewTicket(
-        channel="panic", priority=1,
+        channel="panic", priority=1, category=PANIC_CATEGORY,
         description=f"Tombol darurat / panic button {alarm['code']}: "
                     f"{alarm['owner_name']} ({alarm['address'] or 'no address'}). "
                     f"Alarm #{alarm['id']}.",
@@ -262,12 +281,13 @@ _TRANSITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-async def transition(alarm_id: int, action: str, *, person_id: int, actor: str,
+async def transition(alarm_id: int, action: str, principal: Principal, *,
                      unit: str = "", note: str = "", outcome: str = "resolved"
                      ) -> dict[str, Any]:
-    """Move an alarm one step; AlarmError 404 if unknown, 409 if the step is not allowed."""
+    """Move an alarm one step, its ticket following (server/alarms/follow.py);
+    AlarmError 404 if unknown, 409 if the step is not allowed."""
     set_clause, allowed = _TRANSITIONS[action]
-    params: list[Any] = [alarm_id, person_id]
+    params: list[Any] = [alarm_id, principal.id]
     if action == "dispatch":
         params += [unit, note]
     elif action == "resolve":
@@ -287,6 +307,7 @@ async def transition(alarm_id: int, action: str, *, person_id: int, actor: str,
             raise AlarmError(409, f"alarm is {current[0]['status']}; cannot {action} it")
         alarm = await get_alarm(tx, alarm_id)
         assert alarm is not None
+        await follow(tx, alarm, principal)
         kind = {"acknowledge": "alarm.acknowledged", "dispatch": "alarm.dispatched",
                 "resolve": f"alarm.{outcome}"}[action]
         detail: dict[str, Any] = {"alarm": alarm}
@@ -294,7 +315,7 @@ async def transition(alarm_id: int, action: str, *, person_id: int, actor: str,
             detail.update(unit=unit, note=note)
         elif action == "resolve":
             detail.update(outcome=outcome, note=note)
-        await events.append(tx, kind, "alarm", alarm_id, actor, detail)
+        await events.append(tx, kind, "alarm", alarm_id, principal.actor, detail)
     return alarm
 
 

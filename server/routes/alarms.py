@@ -103,8 +103,7 @@ async def show_alarm(request: web.Request) -> web.Response:
 async def _step(request: web.Request, action: str, **kw: str) -> web.Response:
     me = principal_of(request)
     try:
-        alarm = await lifecycle.transition(_alarm_id(request), action, person_id=me.id,
-                                           actor=me.actor, **kw)
+        alarm = await lifecycle.transition(_alarm_id(request), action, me, **kw)
     except AlarmError as exc:
         raise _error(exc) from exc
     return web.json_response(alarm)

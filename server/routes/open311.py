@@ -96,7 +96,9 @@ def _jurisdiction(request: web.Request) -> None:
 
 async def _categories(code: str | None = None) -> list[dict[str, Any]]:
     sql = ("SELECT c.*, d.name AS dept_name FROM categories c"
-           " LEFT JOIN departments d ON d.id = c.department_id WHERE c.active")
+           " LEFT JOIN departments d ON d.id = c.department_id"
+           # a category of one other channel (the panic button's) is no service
+           " WHERE c.active AND (c.channel IS NULL OR c.channel = 'open311')")
     params: list[Any] = []
     if code is not None:
         sql += " AND c.code = $1"

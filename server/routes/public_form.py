@@ -90,7 +90,8 @@ async def _rate_limited(request: web.Request, rule: Rule, lang: str) -> web.Resp
 async def _choices() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     db = conn()
     cats = await db.execute_query_dict(
-        "SELECT code, name, name_en FROM categories WHERE active ORDER BY name")
+        "SELECT code, name, name_en FROM categories"
+        " WHERE active AND (channel IS NULL OR channel = 'web') ORDER BY name")
     dists = await db.execute_query_dict("SELECT code, name FROM districts ORDER BY name")
     return cats, dists
 

@@ -361,7 +361,7 @@ async def categories(request: web.Request) -> web.Response:
         " LEFT JOIN departments d ON d.id = c.department_id WHERE c.active ORDER BY c.code")
     return _json([{"code": r["code"], "name": r["name"], "name_en": r["name_en"],
                    "description": r["description"], "default_priority": r["default_priority"],
-                   "department": r["dept_code"]} for r in rows])
+                   "department": r["dept_code"], "channel": r["channel"]} for r in rows])
 
 
 @routes.get("/api/districts")

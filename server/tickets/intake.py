@@ -165,7 +165,7 @@ async def create_tickets(intakes: list[Intake]) -> list[dict[str, Any] | ApiErro
     now = datetime.now(UTC)
     errors = [i.new.check() for i in intakes]
     ctxs = await routing.intake_contexts(conn(), [(i.new.category, i.new.district, i.new.lat,
-                                                   i.new.lon) for i in intakes])
+                                                   i.new.lon, i.new.channel) for i in intakes])
     for intake, ctx, errs in zip(intakes, ctxs, errors, strict=True):
         if intake.new.category is not None and ctx.category_id is None:
             errs["category"] = f"unknown category {intake.new.category!r}"

@@ -47,16 +47,18 @@ SUGGESTION_JOIN = f"""LEFT JOIN LATERAL ({_rules("t.category_id", "t.district_id
     ON t.status IN ({", ".join(f"'{s}'" for s in OPEN_STATUSES)})
 """
 
-# Per intake row i (category code, district code, lat, lon): the category, the
-# district (by code, or the nearest centre), the suggested department and its
-# SLA policy.
+# Per intake row i (category code, district code, lat, lon, channel): the
+# category (unknown when it belongs to another channel: the panic button's is
+# its own), the district (by code, or the nearest centre), the suggested
+# department and its SLA policy.
 _CONTEXTS = f"""
 SELECT i.n, c.id AS category_id, c.default_priority, dc.id AS district_by_code,
        dn.id AS district_by_position, s.department_id AS suggested,
        p.sla_ack_minutes, p.sla_dispatch_minutes, p.sla_verify_days, p.sla_resolve_days
-FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[])
-     WITH ORDINALITY AS i(category, district, lat, lon, n)
+FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::text[])
+     WITH ORDINALITY AS i(category, district, lat, lon, channel, n)
 LEFT JOIN categories c ON c.code = i.category AND c.active
+      AND (c.channel IS NULL OR c.channel = i.channel)
 LEFT JOIN districts dc ON dc.code = i.district
 LEFT JOIN LATERAL (
     SELECT id FROM (SELECT id, 111.32 * sqrt(power(lat - i.lat, 2)
@@ -79,11 +81,11 @@ class IntakeContext:
     policy: Policy
 
 
-Place = tuple[str | None, str | None, float | None, float | None]
+Place = tuple[str | None, str | None, float | None, float | None, str]
 
 
 async def intake_contexts(conn: BaseDBAsyncClient, places: list[Place]) -> list[IntakeContext]:
-    """For each (category code, district code, lat, lon), in one round trip."""
+    """For each (category code, district code, lat, lon, channel), in one round trip."""
     if not places:
         return []
     rows = await conn.execute_query_dict(_CONTEXTS, [list(col) for col in zip(*places,
