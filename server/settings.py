@@ -72,6 +72,11 @@ class Settings:
     # and resyncs from the event log instead of growing memory.
     subscriber_queue: int = field(
         default_factory=lambda: _int_env("PANTAU_SUBSCRIBER_QUEUE", 2000))
+    # A client reconnecting with since= more than this many events behind gets a
+    # `resync` frame with a snapshot of the current state instead of the log, so
+    # what one client can make the server replay is bounded.
+    replay_window: int = field(
+        default_factory=lambda: _int_env("PANTAU_REPLAY_WINDOW", 5000))
     db_pool_size: int = field(default_factory=lambda: _int_env("PANTAU_DB_POOL", 20))
     # Where browsers reach the server (behind a TLS proxy: its https URL). Makes
     # cookies Secure and sends HSTS when https; also an accepted Origin.
@@ -107,3 +112,5 @@ class Settings:
         if self.signin_workers < 1 or self.signin_queue < 0:
             raise SystemExit("pantau: PANTAU_SIGNIN_WORKERS must be at least 1 and "
                              "PANTAU_SIGNIN_QUEUE at least 0")
+        if self.replay_window < 0:
+            raise SystemExit("pantau: PANTAU_REPLAY_WINDOW must be 0 or more")

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -21,7 +22,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from server.keys import services_key
-from tests.conftest import Api, base_of
+from tests.conftest import Api, base_of, next_event, start_app
 from tests.test_alarms_fixtures import MakeApi, alarm_api, device, enrol, fetch, wait_for
 
 __all__ = ["alarm_api"]
@@ -457,3 +458,173 @@ async def test_contacts_phone_numbers_never_reach_the_log(
     for phone in phones:
         for tail in (phone[1:], phone[3:], phone[4:-3]):
             assert tail not in text, tail
+
+
+# -- event replay is bounded ------------------------------------------------------------
+
+LOG_EVENTS = 20_000  # four times the default replay window (PANTAU_REPLAY_WINDOW=5000)
+
+
+async def _fill_event_log(db_url: str, n: int) -> None:
+    """A long event log, as months of a busy city leave it (ticket events a wall sees)."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute(
+            "INSERT INTO events (kind, subject_type, subject_id, actor, payload)"
+            " SELECT 'ticket.noted', 'ticket', g::text, 'person:operator',"
+            " jsonb_build_object('reference', 'OLD-' || g, 'status', 'new',"
+            "                    'ticket', jsonb_build_object('description', repeat('x', 400)))"
+            " FROM generate_series(1, $1::int) g", n)
+    finally:
+        await conn.close()
+
+
+async def _healthz_ms(api: Api) -> float:
+    started = time.perf_counter()
+    async with api.session.get(api.base + "/healthz") as resp:
+        assert resp.status == 200
+        await resp.read()
+    return (time.perf_counter() - started) * 1000
+
+
+async def test_since_beyond_the_last_event_is_a_400_before_the_upgrade(api: Api) -> None:
+    token = await api.login("operator")
+    status, health = await api.get("/healthz")
+    last = health["hub"]["last_event_id"]
+    status, body = await api.get(f"/api/events?since={last + 1000}", token=token)
+    assert status == 400 and set(body) == {"error", "message", "fields"}
+    assert body["fields"] == {"since": f"at most {last}"}
+    for bad in ("²", "1e3", "-1", "9" * 40):
+        status, body = await api.get("/api/events", params={"since": bad}, token=token)
+        assert status == 400 and body["error"] == "bad_request", bad
+    try:
+        await api.ws(token=token, since=last + 1000)
+    except aiohttp.WSServerHandshakeError as exc:
+        assert exc.status == 400
+    else:
+        raise AssertionError("a since= beyond the log was accepted")
+
+
+async def test_a_wall_replaying_from_zero_gets_a_snapshot_and_eight_do_not_slow_the_server(
+        db_url: str) -> None:
+    await _fill_event_log(db_url, LOG_EVENTS)
+    srv = await start_app(db_url)
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = Api(base_of(srv), session)
+            wall = await pair_wall(api, "main")
+
+            async def replay_from_zero() -> dict[str, Any]:
+                ws = await api.ws(token=wall, since=0)
+                try:
+                    first = await asyncio.wait_for(ws.receive_json(), 10)
+                    hello = await asyncio.wait_for(ws.receive_json(), 10)
+                finally:
+                    await ws.close()
+                assert first["type"] == "resync", first  # not one event of the log
+                assert hello == {"type": "hello", "last_id": first["last_id"]}
+                return first
+
+            frame = await replay_from_zero()
+            assert frame["reason"] == "replay_window"
+            assert frame["last_id"] >= LOG_EVENTS
+            assert set(frame["snapshot"]) == {"board", "summary"}
+            assert set(frame["snapshot"]["summary"]) == {"queue", "alarms"}
+            assert_wall_safe("resync snapshot", frame["snapshot"])
+
+            # The stream goes on after the snapshot: a new event arrives live.
+            ws = await api.ws(token=wall, since=0)
+            assert (await ws.receive_json())["type"] == "resync"
+            assert (await ws.receive_json())["type"] == "hello"
+            supervisor = await api.login("supervisor")
+            status, _ = await api.request("PATCH", "/api/monitors/main",
+                                          json={"rotation_seconds": 30}, token=supervisor)
+            assert status == 200
+            assert (await next_event(ws, "monitor.updated"))["payload"]["rotation_seconds"] == 30
+            await ws.close()
+
+            idle = sorted([await _healthz_ms(api) for _ in range(20)])
+            busy: list[float] = []
+            stop = asyncio.Event()
+
+            async def probe() -> None:
+                while not stop.is_set():
+                    busy.append(await _healthz_ms(api))
+                    await asyncio.sleep(0.02)
+
+            async def client() -> None:
+                for _ in range(5):
+                    await replay_from_zero()
+
+            prober = asyncio.create_task(probe())
+            await asyncio.gather(*(client() for _ in range(8)))
+            stop.set()
+            await prober
+            busy.sort()
+            # Replaying 20,000 events to 8 clients took /healthz to ~1.1 s; a snapshot
+            # each costs a few queries. Generous bounds for a shared, loaded machine.
+            assert busy and busy[len(busy) // 2] < idle[len(idle) // 2] + 150, (idle, busy)
+            assert busy[-1] < 600, busy
+    finally:
+        await srv.close()
+
+
+async def test_the_console_recovers_from_a_resync_by_reading_its_state_again(
+        db_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A console away longer than the replay window: the server answers a snapshot
+    instead of the log, and the console reads the queue and alarms again, so what
+    changed while it was away (a ticket closed, one re-prioritised, an alarm) shows."""
+    from server.routes.events import sockets_key
+    from tests.test_console_app import SIZE, queue_ready, signed_in
+    from tests.test_console_support import wait_for as ui_wait
+    from tui.app import PantauApp
+    from tui.client import StreamState
+
+    class App(PantauApp):
+        resyncs: list[dict[str, Any]] = []
+
+        def on_resync(self, frame: dict[str, Any]) -> None:
+            self.resyncs.append(frame)
+            super().on_resync(frame)
+
+    monkeypatch.setenv("PANTAU_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("PANTAU_REPLAY_WINDOW", "5")
+    srv = await start_app(db_url)
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = Api(base_of(srv), session)
+            await signed_in(api, "operator")
+            app = App(api.base, language="en")
+            async with app.run_test(size=SIZE) as pilot:
+                table = await queue_ready(app, pilot)
+                held = sorted(app.store.open_tickets(), key=lambda t: t["id"])
+                closed, bumped = held[0], next(t for t in held[1:] if t["priority"] > 1)
+                assert str(closed["id"]) in {str(r.key.value) for r in table.ordered_rows}
+                # What happens while the console hears nothing of it.
+                conn = await asyncpg.connect(db_url)
+                try:
+                    await conn.execute("UPDATE tickets SET status = 'closed', version ="
+                                       " version + 1 WHERE id = $1", closed["id"])
+                    await conn.execute("UPDATE tickets SET priority = 1, version ="
+                                       " version + 1 WHERE id = $1", bumped["id"])
+                    device_id = await conn.fetchval("SELECT id FROM devices LIMIT 1")
+                    alarm_id = await conn.fetchval(
+                        "INSERT INTO panic_alarms (device_id, idempotency_key, lat, lon)"
+                        " VALUES ($1, 'resync-test', -6.9, 107.6) RETURNING id", device_id)
+                finally:
+                    await conn.close()
+                assert app.stream is not None
+                app.stream.last_id = 1  # as if it had been away since the first event
+                for ws in list(srv.app[sockets_key]):
+                    await ws.close()
+                await ui_wait(lambda: app.resyncs, pilot=pilot)
+                await ui_wait(lambda: app.stream_status.state == StreamState.LIVE
+                              and app.store.get(closed["id"]) is None
+                              and (app.store.get(bumped["id"]) or {}).get("priority") == 1
+                              and alarm_id in app.alarms, pilot=pilot)
+                await ui_wait(lambda: str(closed["id"]) not in
+                              {str(r.key.value) for r in table.ordered_rows}, pilot=pilot)
+                assert app.resyncs[0]["reason"] == "replay_window"
+                assert app.stream.last_id >= app.resyncs[0]["last_id"] > 1
+    finally:
+        await srv.close()

@@ -38,6 +38,7 @@ class TicketDetails:
 
 FrameListener = Callable[[dict[str, Any]], None]
 COALESCE_SECONDS = 0.08
+RESYNC_CAP = 20_000  # open tickets read again after a resync (the queue's own cap)
 OPEN_ALARM_STATES = ("raised", "acknowledged", "dispatched")
 
 
@@ -80,6 +81,8 @@ class PantauApp(App[None]):
         self.frame_listeners: list[FrameListener] = []
         self._pending: dict[int, Ticket] = {}
         self._flush_scheduled = False
+        # While a resync reads the queue again: tickets events touched meanwhile.
+        self._resync_touched: set[int] | None = None
         self.ops = TicketOps(self)
 
     # -- session --------------------------------------------------------------------------
@@ -175,8 +178,37 @@ class PantauApp(App[None]):
     # -- the event stream -----------------------------------------------------------------
     @work(exclusive=True, exit_on_error=False, group="stream")
     async def connect_stream(self) -> None:
-        self.stream = EventStream(self.client, self.on_frame, self._on_stream_status)
+        self.stream = EventStream(self.client, self.on_frame, self._on_stream_status,
+                                  on_resync=self.on_resync)
         await self.stream.run()
+
+    def on_resync(self, frame: dict[str, Any]) -> None:
+        """We were away too long for the server to replay what happened: read the
+        alarms, the shift and the open queue again."""
+        self.load_alarms()
+        self.load_staffing()
+        self.resync_tickets()
+
+    @work(exclusive=True, exit_on_error=False, group="resync")
+    async def resync_tickets(self) -> None:
+        if not self.store.loaded:
+            return  # the queue's first load is still to come, and reads it fresh
+        self._resync_touched = set()
+        listed: set[int] = set()
+        try:
+            async for items, _total in self.client.open_ticket_pages(cap=RESYNC_CAP):
+                listed.update(int(tk["id"]) for tk in items)
+                self.store_apply(items)
+        except ApiError as exc:
+            self.notify(exc.detail, severity="error")
+            return
+        finally:
+            touched, self._resync_touched = self._resync_touched, None
+        if len(listed) < RESYNC_CAP:  # the whole queue was read: drop what left it
+            gone = self.store.drop_open(listed | touched)
+            if gone:
+                for listener in list(self.ticket_listeners):
+                    listener(set(gone))
 
     def _on_stream_status(self, status: StreamStatus) -> None:
         was_live = self.stream_status.state == StreamState.LIVE
@@ -223,6 +255,8 @@ class PantauApp(App[None]):
     def _flush_tickets(self) -> None:
         self._flush_scheduled = False
         pending, self._pending = self._pending, {}
+        if self._resync_touched is not None:
+            self._resync_touched.update(pending)
         self.store_apply(pending.values())
 
     def store_apply(self, tickets: Any, *, force: bool = False) -> None:

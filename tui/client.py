@@ -176,15 +176,20 @@ class EventStream:
 
     `on_event` gets every event frame exactly once and in order (the server replays
     the gap after `since`); `on_status` gets every state change, so the console can
-    say "disconnected, retrying in 3 s" instead of freezing.
+    say "disconnected, retrying in 3 s" instead of freezing. When the gap is too
+    long to replay the server sends a snapshot instead, and `on_resync` must reload.
     """
 
     def __init__(self, client: ApiClient, on_event: Callable[[dict[str, Any]], None],
                  on_status: Callable[[StreamStatus], None], *, since: int | None = None,
+                 on_resync: Callable[[dict[str, Any]], None] | None = None,
                  min_backoff: float = 0.25, max_backoff: float = 5.0) -> None:
         self.client = client
         self.on_event = on_event
         self.on_status = on_status
+        # Called with the frame when the server skipped events (we were too far
+        # behind to replay): whatever was built from events must be read again.
+        self.on_resync = on_resync
         self.last_id = since
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
@@ -240,7 +245,11 @@ class EventStream:
                     self.on_status(StreamStatus(StreamState.LIVE, self.last_id))
                 elif kind == "resync":
                     self.last_id = int(frame["last_id"])
-                    break
+                    if "snapshot" not in frame:
+                        break  # fell behind live: reconnect, the server replays the gap
+                    # Too far behind to replay: the stream goes on from last_id.
+                    if self.on_resync is not None:
+                        self.on_resync(frame)
         return got_hello
 
 

@@ -48,6 +48,19 @@ class TicketStore:
         self.tickets[ticket_id] = ticket
         return True
 
+    def drop_open(self, keep: set[int]) -> list[int]:
+        """Forget the open tickets not in `keep`; returns their ids.
+
+        After a resync (events were skipped) a fresh listing of the open queue,
+        plus whatever events brought meanwhile, is the truth: an open ticket we
+        hold that is in neither left the queue while we could not hear of it."""
+        gone = [i for i, tk in self.tickets.items()
+                if tk.get("status") in OPEN_STATUSES and i not in keep]
+        for ticket_id in gone:
+            del self.tickets[ticket_id]
+        self._open_count -= len(gone)
+        return gone
+
     def open_count(self) -> int:
         """Kept as tickets come and go: counting 10,000 on every event batch adds up."""
         return self._open_count

@@ -3,10 +3,18 @@
 Protocol (JSON text frames, server -> client):
   {"type": "hello", "last_id": N}          after replay, live events follow
   {"type": "event", ...EventRecord}        one event, in id order, never twice
-  {"type": "resync", "last_id": N}         you fell behind: reconnect with since=N
+  {"type": "resync", "last_id": N}         you fell behind: reconnect with since=N (close 4000)
+  {"type": "resync", "last_id": N, "reason": "replay_window", "snapshot": {...}}
+                                           since= is too far back to replay: reload your
+                                           state (the snapshot is it); live events after N
+                                           follow on this socket, after a hello
   {"type": "signed_out"}                   the credential was revoked or expired (close 4001)
 A client that reconnects with `?since=<last id it saw>` gets the gap from the
-event log first, so nothing is lost across reconnects or server restarts.
+event log first, so nothing is lost across reconnects or server restarts, as long
+as the gap is at most `PANTAU_REPLAY_WINDOW` events: what one client can make the
+server read and send is bounded, and a client further behind (or asking for
+since=0) gets the current state instead (server/board.py `snapshot_for`). A
+since= beyond the last event is a 400, before the upgrade.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import weakref
 from typing import Any
 
@@ -22,6 +31,7 @@ from aiohttp import WSMsgType, web
 from db import events as event_log
 from db.events import EventRecord
 from server.auth import Principal, principal_of, requires
+from server.board import snapshot_for
 from server.errors import bad_request
 from server.hub import Subscriber
 from server.keys import hub_key, pool_key, settings_key
@@ -32,6 +42,7 @@ routes = web.RouteTableDef()
 sockets_key: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("event_sockets")
 
 REPLAY_PAGE = 1000
+EVENT_ID = re.compile(r"[0-9]{1,19}")
 RESYNC_CLOSE = 4000
 SIGNED_OUT_CLOSE = 4001
 # How often an open stream re-checks that its token is still good.
@@ -44,12 +55,17 @@ async def event_stream(request: web.Request) -> web.WebSocketResponse:
     principal = principal_of(request)
     since_raw = request.query.get("since")
     since: int | None = None
+    hub = request.app[hub_key]
     if since_raw is not None:
-        if not since_raw.isdigit():
+        if not EVENT_ID.fullmatch(since_raw):
             raise bad_request("since must be a non-negative event id",
                               {"since": "not a number"})
         since = int(since_raw)
-    hub = request.app[hub_key]
+        # The hub may not have read the newest events yet; the log has the last word.
+        if since > hub.last_id and since > (last := await event_log.last_id(
+                request.app[pool_key])):
+            raise bad_request(f"since={since} is beyond the last event ({last})",
+                              {"since": f"at most {last}"})
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
     await ws.prepare(request)
     request.app[sockets_key].add(ws)
@@ -108,18 +124,33 @@ async def _closed_alarms(pool: Any, page: list[EventRecord]) -> set[str]:
 async def _send(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber,
                 since: int | None, principal: Principal) -> None:
     hub = request.app[hub_key]
-    sent = hub.last_id if since is None else since
-    if since is not None:
-        pool = request.app[pool_key]
-        while True:
-            page = await event_log.since(pool, sent, REPLAY_PAGE)
+    pool = request.app[pool_key]
+    head = hub.last_id
+    if since is not None and since > head:
+        # This process's hub has not read the newest events yet (it may be starting):
+        # replay them from the log, or they would never reach this client.
+        head = max(head, await event_log.last_id(pool))
+    sent = head if since is None else since
+    if since is not None and head - since > request.app[settings_key].replay_window:
+        # Too far back: the current state instead of the log. Events after `head`
+        # are already queued for this subscriber and follow the snapshot.
+        log.info("replay beyond the window; sending a snapshot",
+                 extra={"principal": principal.actor, "since": since, "last_id": head})
+        await ws.send_json({"type": "resync", "last_id": head, "reason": "replay_window",
+                            "snapshot": await snapshot_for(principal, pool)})
+        sent = head
+    elif since is not None:
+        # Replay up to what the hub had published when this client subscribed;
+        # the subscription holds everything after it.
+        while sent < head:
+            page = await event_log.since(pool, sent, min(REPLAY_PAGE, head - sent))
+            if not page:
+                break
             closed = await _closed_alarms(pool, page) if principal.kind == "wall" else set()
             for event in page:
                 if may_see(principal, event):
                     await ws.send_str(wire_for(principal, event, closed))
                 sent = event.id
-            if len(page) < REPLAY_PAGE:
-                break
     await ws.send_json({"type": "hello", "last_id": sent})
     loop = asyncio.get_running_loop()
     next_check = loop.time() + CREDENTIAL_CHECK_SECONDS

@@ -19,15 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 import lang
 from db import events as event_log
 from db.models import Camera, Monitor, MonitorCamera, WallPairing
-from server import visibility
-from server.alarms.lifecycle import list_alarms
 from server.auth import (
     ANY_OPERATOR,
     SUPERVISORS,
@@ -38,6 +35,7 @@ from server.auth import (
     requires,
     token_hash,
 )
+from server.board import wall_summary
 from server.browser import set_session_cookie
 from server.client_address import client_address
 from server.errors import ApiError, bad_request, not_found
@@ -233,27 +231,6 @@ async def update_monitor(monitor_code: str, changes: dict[str, Any], actor: str)
         await event_log.append(conn, "monitor.updated", "monitor", monitor.id, actor,
                                {"monitor": monitor.code, **changes})
     return monitor
-
-
-_SUMMARY = """
-SELECT
-  count(*) FILTER (WHERE status NOT IN ('resolved','closed','rejected','merged')) AS open,
-  count(*) FILTER (WHERE status = 'new') AS new,
-  count(*) FILTER (WHERE status NOT IN ('resolved','closed','rejected','merged')
-                   AND priority = 1) AS p1,
-  count(*) FILTER (WHERE status NOT IN ('resolved','closed','rejected','merged')
-                   AND resolve_due_at < now()) AS overdue
-FROM tickets
-"""
-
-
-async def wall_summary(pool: Any) -> dict[str, Any]:
-    """Queue counters and active alarms for the wall's strip, in the wall's view
-    (server/visibility.py), for operators too: it is what the wall shows."""
-    counts = await pool.fetchrow(_SUMMARY)
-    alarms = await list_alarms(connections.get("default"), include_closed=False, limit=20)
-    return visibility.wall_summary(
-        {k: int(counts[k]) for k in ("open", "new", "p1", "overdue")}, alarms)
 
 
 # -- handlers ----------------------------------------------------------------------

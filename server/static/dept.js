@@ -21,6 +21,8 @@
         since = msg.id;
         if (msg.kind.indexOf("ticket.") === 0 && !timer) { timer = setTimeout(refresh, 500); }
       }
+      // Too long away to replay what happened: the page itself is the state to reload.
+      if (msg.type === "resync" && msg.snapshot && !timer) { timer = setTimeout(refresh, 0); }
     };
     ws.onclose = function () { var live = document.getElementById("live"); live.textContent = live.dataset.reconnecting; setTimeout(connect, 2000); };
   }

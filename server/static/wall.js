@@ -303,7 +303,10 @@ function refreshSummarySoon() {
 async function loadSummary() {
   const resp = await api("/api/wall/summary");
   if (!resp) return;
-  const s = await resp.json();
+  await applySummary(await resp.json());
+}
+
+async function applySummary(s) {
   for (const k of ["open", "new", "p1", "overdue"]) $(`c-${k}`).textContent = s.queue[k];
   const seen = new Set();
   for (const a of s.alarms) {
@@ -384,7 +387,11 @@ function connectEvents() {
       onEvent(frame);
     } else if (frame.type === "resync") {
       wall.lastEventId = frame.last_id;
-      ws.close();
+      if (!frame.snapshot) { ws.close(); return; }  // fell behind live: the gap is replayed
+      // Too long away to replay: take the state as it is now, the stream goes on.
+      if (frame.snapshot.summary) applySummary(frame.snapshot.summary);
+      loadCameras();
+      reloadMonitorSoon();
     }
   };
   ws.onclose = () => {

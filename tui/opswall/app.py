@@ -153,8 +153,20 @@ class OpsWallApp(App[None]):
 
     @work(exclusive=True, exit_on_error=False, group="stream")
     async def follow_events(self) -> None:
-        self.stream = EventStream(self.client, self.handle_frame, self.on_stream_status)
+        self.stream = EventStream(self.client, self.handle_frame, self.on_stream_status,
+                                  on_resync=self.on_resync)
         await self.stream.run()
+
+    def on_resync(self, frame: dict[str, Any]) -> None:
+        """Away too long for a replay: the frame carries the board as it is now (an
+        alarm raised and resolved meanwhile is simply not there)."""
+        board = (frame.get("snapshot") or {}).get("board")
+        if isinstance(board, dict):
+            self.state.set_board(board, self.clock())
+            self.redraw()
+        else:
+            self.schedule_board()
+        self.refresh_cameras()
 
     def handle_frame(self, frame: dict[str, Any]) -> None:
         needs_board = self.state.apply(frame)
