@@ -107,6 +107,11 @@ async def test_open311_reads_show_only_public_reports_never_alarms_calls_or_staf
     for body in (listing, xml, asked):
         assert not [s for s in SECRETS if s in body]
 
+    # Every listed request is in a service the public may file (never the panic
+    # button's own category, not even on demo data).
+    status, services = await _text(api, f"{OPEN311}/services.json")
+    codes = {sv["service_code"] for sv in json.loads(services)}
+    assert {r["service_code"] for r in json.loads(listing)} <= codes | {None}
     # Every listed request is a public report by the database's own account.
     rows = await fetch(db_url, "SELECT reference, channel, created_by_id FROM tickets"
                        " WHERE reference = ANY($1::text[])", list(listed))

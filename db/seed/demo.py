@@ -265,7 +265,9 @@ async def _tickets(progress: Progress, count: int) -> int:
         progress("tickets", count, count)
         return 0
     rng = random.Random(2015)
-    cats = list(await Category.all().prefetch_related("department"))
+    # Only the categories any channel may file: a channel's own category (the panic
+    # button's) on a demo complaint would show a "panic" report in Open311.
+    cats = list(await Category.filter(channel__isnull=True).prefetch_related("department"))
     districts = list(await District.all())
     now = datetime.now(UTC)
     lifecycle = ["new", "new", "triaged", "routed", "routed", "acknowledged", "in_progress",
