@@ -100,7 +100,7 @@ async def test_console_takes_the_language_from_the_server_on_every_start(api: Ap
     async with app.run_test(size=SIZE) as pilot:
         await queue_ready(app, pilot)
         assert i18n.language() == "id" and app.screen.title == "Antrean"
-        await pilot.press("colon", *"language: English")
+        await pilot.press("colon", *"English")
         await pilot.pause(0.5)
         await pilot.press("enter")
         await wait_for(lambda: isinstance(app.screen, QueueScreen)

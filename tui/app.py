@@ -46,7 +46,8 @@ class PantauApp(App[None]):
     # Absolute, so subclasses defined elsewhere (tests, bench) find it too.
     CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "Pantau"
-    COMMANDS = App.COMMANDS | {PantauCommands}
+    # Only our commands: Textual's own (theme, screenshot, quit) speak English only.
+    COMMANDS = {PantauCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1,question_mark", "help", "help", id="app.help"),
         Binding("colon", "command_palette", "commands", show=False, id="app.palette"),
@@ -342,6 +343,15 @@ class PantauApp(App[None]):
             self.pop_screen()
         if not isinstance(self.screen, target):
             self.push_screen(target())
+
+    def action_command_palette(self) -> None:
+        """Textual's palette with its search prompt in the console's language."""
+        from textual.command import CommandPalette
+
+        # App[None] is an App[object] for is_open's purpose (Textual's own call).
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            self.push_screen(CommandPalette(id="--command-palette",
+                                            placeholder=t("palette.placeholder")))
 
     def action_help(self) -> None:
         from tui.screens.modals import HelpModal

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tui import supervisor
+from tui.i18n import t
 
 if TYPE_CHECKING:
     from tui.app import PantauApp
@@ -30,30 +31,29 @@ class PantauCommands(Provider):
             return []
         screen = self.screen
         out: list[Command] = [
-            (f"go: {name}", partial(app.action_go, name), f"open the {name} screen")
+            (t("palette.go", screen=t(f"screen.{name}")), partial(app.action_go, name),
+             t("palette.go.help", screen=t(f"screen.{name}")))
             for name in ("queue", "call", "alarms", "cameras", "shift")
         ]
         if app.has_role("supervisor", "admin"):
-            out += [(f"shift: {what}", partial(self._shift, f"{what}_shift"),
-                     f"{what} the current shift (asks to confirm)") for what in ("open", "close")]
-            out += [("shift: assign someone", partial(self._shift, "assign"),
-                     "roster a person on the current shift (asks to confirm)"),
-                    ("shift: swap two people", partial(self._shift, "swap"),
-                     "replace a rostered person (asks to confirm)"),
-                    ("shift: roster", partial(app.action_go, "shift"),
-                     "who is on the current shift")]
-            out.append(("wall: approve a pairing code", partial(supervisor.approve_wall, app),
-                        "pair the wall display that shows a code to a monitor"))
-            out += [(f"report: {kind}", partial(supervisor.show_report, app, kind),
-                     f"the last complete {kind} report's summary")
+            out += [(t(f"palette.shift_{what}"), partial(self._shift, f"{what}_shift"),
+                     t(f"palette.shift_{what}.help")) for what in ("open", "close")]
+            out += [(t("palette.shift_assign"), partial(self._shift, "assign"),
+                     t("palette.shift_assign.help")),
+                    (t("palette.shift_swap"), partial(self._shift, "swap"),
+                     t("palette.shift_swap.help")),
+                    (t("palette.shift_roster"), partial(app.action_go, "shift"),
+                     t("palette.shift_roster.help"))]
+            out.append((t("palette.wall_approve"), partial(supervisor.approve_wall, app),
+                        t("palette.wall_approve.help")))
+            out += [(t("palette.report", kind=t(f"report_kind.{kind}")),
+                     partial(supervisor.show_report, app, kind),
+                     t("palette.report.help", kind=t(f"report_kind.{kind}")))
                     for kind in supervisor.REPORT_KINDS]
-        out += [(f"shift: check {d}", partial(self._shift, "check", f"check{d}"),
-                 f"check yourself {d} of the current shift") for d in ("in", "out")]
-        out += [
-            ("language: English", partial(self._language, "en"), "switch the console to English"),
-            ("language: Bahasa Indonesia", partial(self._language, "id"),
-             "ganti bahasa konsol ke Bahasa Indonesia"),
-        ]
+        out += [(t(f"palette.check_{d}"), partial(self._shift, "check", f"check{d}"),
+                 t(f"palette.check_{d}.help")) for d in ("in", "out")]
+        out += [(t(f"palette.language_{code}"), partial(self._language, code),
+                 t(f"palette.language_{code}.help")) for code in ("en", "id")]
         if isinstance(screen, TicketScreen) and screen.selected_ticket() is not None:
             # Bound to the ticket under the cursor when the palette opened (and named
             # in each entry), never to wherever the cursor is when one is chosen.
@@ -62,19 +62,21 @@ class PantauCommands(Provider):
             ref = ticket.get("reference", "")
             for action in ("triage", "note", "merge", "close", "reject", "reopen"):
                 if screen.check_action(action, ()):
-                    out.append((f"ticket: {action}",
+                    word = t(f"ticket_action.{action}")
+                    out.append((t("palette.ticket", action=word),
                                 partial(getattr(screen, f"{action}_ticket"), ticket_id),
-                                f"{action} {ref}"))
+                                t("palette.ticket.help", action=word, ref=ref)))
             if screen.check_action("priority", (1,)):
-                out += [(f"priority: P{p}", partial(screen.prioritise_ticket, ticket_id, p),
+                out += [(t("palette.priority", p=p), partial(screen.prioritise_ticket,
+                                                             ticket_id, p),
                          f"{ref} → P{p}") for p in range(1, 5)]
             if screen.check_action("route", ()):
                 for dept in app.reference.get("departments", []):
                     code = str(dept["code"])
                     run = partial(screen.run_op, ticket_id, "route",
                                   {"department": code}, f"→ {code}")
-                    out.append((f"route: to {code} ({dept.get('name', '')})", run,
-                                f"route {ref} to {dept.get('name', code)}"))
+                    out.append((t("palette.route", code=code, name=dept.get("name", "")), run,
+                                t("palette.route.help", ref=ref, name=dept.get("name", code))))
         return out
 
     def _shift(self, action: str, *args: str) -> None:

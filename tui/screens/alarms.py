@@ -45,8 +45,8 @@ class AlarmsScreen(PantauScreen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key, label, width in (("status", "status", 12), ("who", "who", 18),
-                                  ("where", "where", 24), ("age", "age", 5), ("lvl", "esc", 3)):
-            table.add_column(label, key=key, width=width)
+                                  ("where", "where", 24), ("age", "age", 5), ("lvl", "level", 3)):
+            table.add_column(t(f"alarms.col.{label}"), key=key, width=width)
         self.papp.frame_listeners.append(self._frame)
         self.watch(self.papp, "unacked_alarms", lambda _: self.refresh_rows(), init=False)
         table.focus()
@@ -87,7 +87,8 @@ class AlarmsScreen(PantauScreen):
                 status = str(alarm.get("status"))
                 style = self.get_component_rich_style("alarms--raised", partial=True) \
                     if status == "raised" else ""
-                table.add_row(Text(status, style=style), alarm.get("owner_name") or
+                table.add_row(Text(t(f"alarm_status.{status}"), style=style),
+                              alarm.get("owner_name") or
                               alarm.get("device") or "", alarm.get("address") or "",
                               age_text({"created_at": alarm.get("raised_at")}, now),
                               str(alarm.get("escalation_level") or 0), key=str(alarm["id"]))
@@ -142,7 +143,7 @@ class AlarmsScreen(PantauScreen):
                 self.post_alarm(alarm_id, "dispatch", {"unit": values[0], "note": values[1]})
 
         self.app.push_screen(PromptModal(t("alarms.dispatch", ref=alarm_id),
-                                         ["unit (police / ambulance / fire …)", "note"]),
+                                         [t("alarms.unit"), t("alarms.note")]),
                              answered)
 
     def action_resolve(self) -> None:
@@ -154,8 +155,9 @@ class AlarmsScreen(PantauScreen):
             if outcome:
                 self.post_alarm(alarm_id, "resolve", {"outcome": outcome})
 
-        self.app.push_screen(PickerModal(f"#{alarm_id}", [Choice("resolved", "resolved"),
-                                                         Choice("false_alarm", "false alarm")],
+        self.app.push_screen(PickerModal(f"#{alarm_id}", [
+            Choice("resolved", t("alarm_status.resolved")),
+            Choice("false_alarm", t("alarm_status.false_alarm"))],
                                          selected="resolved"), chosen)
 
     @work(group="alarm-ops", exit_on_error=False)

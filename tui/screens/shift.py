@@ -87,7 +87,8 @@ class ShiftScreen(PantauScreen):
         window = "–".join(_hhmm(shift.get(k)) for k in ("starts_at", "ends_at"))
         self.query_one("#shift-title", Label).update(escape(
             f"{t('shift.title')}: {shift.get('name') or shift.get('template')} "
-            f"{shift.get('day', '')} {window} · {shift.get('status', '?')}"))
+            f"{shift.get('day', '')} {window} · "
+            f"{t('wallterm.shift_status.' + str(shift.get('status', '?')))}"))
         lines = []
         for line in shift.get("staffing", []):
             short = line["present"] < line["minimum"]

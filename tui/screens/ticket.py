@@ -116,22 +116,24 @@ class TicketDetailScreen(TicketScreen):
         reporter = ticket.get("reporter") or {}
         category = ticket.get("category") or {}
         self.query_one("#detail-title", Label).update(
-            f"{ticket.get('reference')} · P{ticket.get('priority')} · {ticket.get('status')}"
+            f"{ticket.get('reference')} · P{ticket.get('priority')} · "
+            f"{t('status.' + str(ticket.get('status')))}"
             f" · SLA {sla_text(ticket, now)}")
         rows = [
             ("category", f"{category.get('name_en' if i18n.language() == 'en' else 'name', '-')}"
                          f" ({category.get('code', '-')})"),
-            ("channel", ticket.get("channel")),
+            ("channel", t(f"channel.{ticket.get('channel')}")),
             ("where", f"{ticket.get('address') or '-'}, {name_of(ticket.get('district')) or '-'}"),
-            ("department", f"{code_of(ticket.get('department')) or '-'}  (suggested: "
-                           f"{code_of(ticket.get('suggested_department')) or '-'})"),
-            ("reporter", "anonymous" if ticket.get("anonymous") else
+            ("department", f"{code_of(ticket.get('department')) or '-'}  (" + t(
+                "detail.suggested", dept=code_of(ticket.get("suggested_department")) or "-")
+             + ")"),
+            ("reporter", t("detail.anonymous") if ticket.get("anonymous") else
              f"{reporter.get('name', '')} {reporter.get('phone', '')}".strip() or "-"),
             ("tags", ", ".join(ticket.get("tags") or []) or "-"),
             ("what", ticket.get("description", "")),
         ]
         self.query_one("#detail-fields", Static).update(
-            "\n".join(f"[b]{k:>10}[/b]  {escape(str(v))}" for k, v in rows))
+            "\n".join(f"[b]{t('detail.' + k):>10}[/b]  {escape(str(v))}" for k, v in rows))
         self.query_one("#detail-notes", Static).update("\n".join(
             escape(f"{_when(n.get('created_at'))} {(n.get('author') or {}).get('username', '')}"
                    f": {n.get('body', '')}") for n in self.notes) or "-")

@@ -103,10 +103,10 @@ class TicketScreen(PantauScreen):
         self.run_op(ticket_id, "triage", {"priority": priority}, f"P{priority}")
 
     def triage_ticket(self, ticket_id: int) -> None:
-        self.run_op(ticket_id, "triage", {}, "triaged")
+        self.run_op(ticket_id, "triage", {}, t("done.triaged"))
 
     def reopen_ticket(self, ticket_id: int) -> None:
-        self.run_op(ticket_id, "reopen", {}, "reopened")
+        self.run_op(ticket_id, "reopen", {}, t("done.reopened"))
 
     def route_ticket(self, ticket_id: int) -> None:
         """The department picker; only the server's suggestion is preselected."""
@@ -133,16 +133,16 @@ class TicketScreen(PantauScreen):
 
         def written(answer: list[str] | None) -> None:
             if answer:
-                self.run_op(ticket_id, "note", {"body": answer[0]}, "note added")
+                self.run_op(ticket_id, "note", {"body": answer[0]}, t("done.note_added"))
 
         self.app.push_screen(PromptModal(t("note.title", ref=ref), ["…"], subject=summary),
                              written)
 
     def close_ticket(self, ticket_id: int) -> None:
-        self._confirmed(ticket_id, "close", "confirm.close", "closed")
+        self._confirmed(ticket_id, "close", "confirm.close", t("done.closed"))
 
     def reject_ticket(self, ticket_id: int) -> None:
-        self._confirmed(ticket_id, "reject", "confirm.reject", "rejected")
+        self._confirmed(ticket_id, "reject", "confirm.reject", t("done.rejected"))
 
     def _confirmed(self, ticket_id: int, action: str, question: str, done: str) -> None:
         ref, summary = self._subject(ticket_id)
@@ -183,7 +183,7 @@ class TicketScreen(PantauScreen):
 
             def answered(yes: bool | None) -> None:
                 if yes:
-                    self.run_op(ticket_id, "merge", {"into": int(target)}, "merged")
+                    self.run_op(ticket_id, "merge", {"into": int(target)}, t("done.merged"))
 
             self.app.push_screen(ConfirmModal(question, subject=summary), answered)
 

@@ -31,7 +31,6 @@ from tui.tickets import (
     urgency_key,
 )
 
-STATUS_SHORT = {"acknowledged": "acked", "in_progress": "working"}
 LEAVING_MARK = "↷"  # a row that no longer belongs to the view, kept while under the cursor
 COLUMNS = (("prio", "col.priority", 2), ("sla", "col.sla", 6), ("status", "col.status", 8),
            ("category", "col.category", 15), ("dept", "col.department", 7),
@@ -135,12 +134,12 @@ class TicketTable(DataTable[Any]):
         cells: dict[str, Any] = {
             "prio": prio_cell,
             "sla": Text(sla_text(ticket, now), style=self._style(sla_style)),
-            "status": Text(STATUS_SHORT.get(status, status), style=status_style),
+            "status": Text(t(f"status_short.{status}"), style=status_style),
             "category": cat_name,
             "dept": code_of(ticket.get("department")) or "-",
             "district": name_of(ticket.get("district")) or "-",
             "age": age_text(ticket, now),
-            "channel": str(ticket.get("channel", "")),
+            "channel": t(f"channel_short.{ticket.get('channel', '')}"),
         }
         if int(ticket["id"]) in self.leaving:
             # Dimmed and struck through, the status marked: still the ticket the keys
