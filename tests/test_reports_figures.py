@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from db.vault import server_key
 from server.reports import periods
 from server.reports.figures import Figures, compute
 
@@ -69,8 +70,9 @@ async def insert_dataset(url: str) -> dict[str, Any]:
         await conn.execute("UPDATE tickets SET resolve_breached_at = resolve_due_at"
                            " + interval '1 minute' WHERE reference = 'B'")
         dev = await conn.fetchval(
-            "INSERT INTO devices (code, owner_name, lat, lon, secret)"
-            " VALUES ('warung-1', 'Warung', -6.9, 107.6, 's') RETURNING id")
+            "INSERT INTO devices (code, owner_name, lat, lon, sealed_secret)"
+            " VALUES ('warung-1', 'Warung', -6.9, 107.6, $1) RETURNING id",
+            server_key().seal("s"))
         # Each alarm is linked to a ticket of the dataset, as every stored alarm is
         # linked to its P1 ticket: an unlinked one would get a new ticket from the
         # alarm timers of a server running on this database, during the test.

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from db.models import Shift
+from db.vault import server_key
 from server.shifts import handover, lifecycle, presence, roster
 from server.shifts.actors import Actor, load_actor
 from server.shifts.errors import ShiftError
@@ -153,8 +154,8 @@ async def _incident_fixtures(url: str, start: datetime) -> None:
         await conn.execute("UPDATE tickets SET acknowledged_at = $1 WHERE reference = 'T-OK'",
                            start + timedelta(hours=1))
         dev = await conn.fetchval(
-            "INSERT INTO devices (code, owner_name, lat, lon, secret)"
-            " VALUES ('toko-1', 'Toko', -6.9, 107.6, 's') RETURNING id")
+            "INSERT INTO devices (code, owner_name, lat, lon, sealed_secret)"
+            " VALUES ('toko-1', 'Toko', -6.9, 107.6, $1) RETURNING id", server_key().seal("s"))
         await conn.execute(
             "INSERT INTO panic_alarms (device_id, idempotency_key, status, lat, lon, raised_at)"
             " VALUES ($1, 'a1', 'raised', -6.9, 107.6, $2), ($1, 'a2', 'dispatched', -6.9,"

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from db.vault import server_key
 from server.alarms.signing import signed_headers
 from server.auth import issue_wall_token
 from tests.conftest import Api
@@ -71,8 +72,8 @@ async def test_every_role_against_every_ticket_endpoint(api: Api, db_url: str) -
             "SELECT id FROM tickets WHERE department_id = $1 ORDER BY id LIMIT 1", dsdabm)
         monitor = await conn.fetchval("SELECT id FROM monitors ORDER BY id LIMIT 1")
         await conn.execute(
-            "INSERT INTO devices (code, owner_name, lat, lon, secret)"
-            " VALUES ('authz-test', 'Toko', -6.9, 107.6, 'sekret-device')")
+            "INSERT INTO devices (code, owner_name, lat, lon, sealed_secret)"
+            " VALUES ('authz-test', 'Toko', -6.9, 107.6, $1)", server_key().seal("sekret-device"))
     finally:
         await conn.close()
     pool = await asyncpg.create_pool(db_url, min_size=1, max_size=1)
