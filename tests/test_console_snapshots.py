@@ -1,4 +1,4 @@
-"""Snapshot tests of the main console screens at 80x24 (pytest-textual-snapshot).
+"""Snapshot tests of the main console screens at 80x24 and 200x50 (pytest-textual-snapshot).
 
 A live server cannot give a steady picture (ticket ages, SLA countdowns and
 references change every run), so these feed fixed tickets and a fixed clock
@@ -156,6 +156,10 @@ def test_queue(snap_compare: Any) -> None:
     assert snap_compare(FixedApp(), terminal_size=SIZE, run_before=settle)
 
 
+def test_queue_at_200x50_shows_references_and_descriptions(snap_compare: Any) -> None:
+    assert snap_compare(FixedApp(), terminal_size=(200, 50), run_before=settle)
+
+
 def test_queue_in_indonesian(snap_compare: Any) -> None:
     assert snap_compare(FixedApp(language="id"), terminal_size=SIZE, run_before=settle)
 
@@ -223,6 +227,15 @@ def test_help(snap_compare: Any) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
         await pilot.press("f1")
+        await settle(pilot)
+
+    assert snap_compare(FixedApp(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help_scrolled_to_its_end(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("f1", "G")
         await settle(pilot)
 
     assert snap_compare(FixedApp(), terminal_size=SIZE, run_before=run_before)

@@ -50,11 +50,11 @@ class PantauApp(App[None]):
     COMMANDS = {PantauCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1,question_mark", "help", "help", id="app.help"),
-        Binding("colon", "command_palette", "commands", show=False, id="app.palette"),
         Binding("f2", "go('queue')", "queue", id="app.queue"),
         Binding("f3", "go('call')", "112", id="app.call"),
         Binding("f4", "go('alarms')", "alarms", id="app.alarms"),
         Binding("f5", "go('cameras')", "cameras", id="app.cameras"),
+        Binding("colon", "command_palette", "commands", id="app.palette"),
     ]
 
     stream_status: reactive[StreamStatus] = reactive(StreamStatus(StreamState.CONNECTING))

@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from tui.widgets.chrome import AlarmBanner, StatusBar
-from tui.widgets.footer import LocalFooter
+from tui.widgets.footer import Footers
 
 if TYPE_CHECKING:
     from tui.app import PantauApp
@@ -19,7 +19,9 @@ class PantauScreen(Screen[None]):
     """A screen under the chrome. `esc` backs out to the screen underneath."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "back", id="screen.back"),
+        # Not in the footer (the same on every screen, and F2-F5 reach any screen);
+        # listed in help.
+        Binding("escape", "back", "back", show=False, id="screen.back"),
     ]
 
     @property
@@ -31,7 +33,7 @@ class PantauScreen(Screen[None]):
         yield AlarmBanner(classes="alarm-banner")
 
     def footer(self) -> ComposeResult:
-        yield LocalFooter()
+        yield Footers()
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:

@@ -36,12 +36,14 @@ FIELD_ROWS = {"caller_number": "call-phone", "caller_name": "call-name",
 
 class CallScreen(PantauScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
+        # ctrl+r before F6-F9: on a narrow footer the F-keys are the ones cut, and
+        # they are spelled out in the form itself.
         Binding("ctrl+s", "file", "file call", id="call.file", priority=True),
+        Binding("ctrl+r", "new_call", "new call", id="call.new", priority=True),
         Binding("f6", "close_call('prank')", "prank", id="call.prank", priority=True),
         Binding("f7", "close_call('information')", "info", id="call.info", priority=True),
         Binding("f8", "close_call('wrong_number')", "wrong no.", id="call.wrong", priority=True),
         Binding("f9", "close_call('duplicate')", "dup", id="call.dup", priority=True),
-        Binding("ctrl+r", "new_call", "new call", id="call.new", priority=True),
     ]
 
     def __init__(self) -> None:

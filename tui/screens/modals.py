@@ -179,6 +179,10 @@ class HelpModal(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,f1,q", "dismiss_help", "close", id="help.close"),
+        Binding("j", "scroll_help('down')", "down", show=False, id="help.down"),
+        Binding("k", "scroll_help('up')", "up", show=False, id="help.up"),
+        Binding("g", "scroll_help('home')", "top", show=False, id="help.top"),
+        Binding("G", "scroll_help('end')", "bottom", show=False, id="help.bottom"),
     ]
 
     def __init__(self, title: str, rows: list[tuple[str, str]]) -> None:
@@ -195,3 +199,9 @@ class HelpModal(ModalScreen[None]):
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)
+
+    def action_scroll_help(self, where: str) -> None:
+        """j/k/g/G as in the lists; the arrows, PgUp/PgDn, Home/End work as well."""
+        box = self.query_one(VerticalScroll)
+        {"down": box.scroll_down, "up": box.scroll_up, "home": box.scroll_home,
+         "end": box.scroll_end}[where](animate=False)

@@ -12,10 +12,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label
 
+from tui import i18n
 from tui.client import ApiError
 from tui.i18n import t
 from tui.screens.ticket_base import TicketScreen
 from tui.tickets import OPEN_STATUSES, Filter, Ticket
+from tui.widgets.queue_columns import natural_widths
 from tui.widgets.ticket_table import TicketTable
 
 TICK_SECONDS = 5.0
@@ -45,7 +47,8 @@ class QueueScreen(TicketScreen):
             yield Label(t("queue.loading"), id="queue-count")
         yield Input(placeholder=t("queue.filter"), id="queue-filter", classes="-hidden",
                     compact=True)
-        yield TicketTable(clock=self.papp.clock, id="queue-table")
+        yield TicketTable(clock=self.papp.clock, id="queue-table",
+                          natural=lambda: natural_widths(self.papp.reference, i18n.language()))
         yield from self.footer()
 
     @property
@@ -74,6 +77,7 @@ class QueueScreen(TicketScreen):
                 self.on_tickets_changed([int(tk["id"]) for tk in taken])  # urgency order
             self.papp.store.complete = True
             with self.app.batch_update():
+                self.table.replan()  # the references and names are known now
                 self.table.resort()  # only if events arrived out of order meanwhile
                 if not self.last_key_at and self.table.row_count:
                     self.table.move_cursor(row=0)  # untouched: start on the most urgent
@@ -153,6 +157,7 @@ class QueueScreen(TicketScreen):
 
     def _tick(self) -> None:
         with self.app.batch_update():
+            self.table.replan()  # a no-op unless the names loaded late
             self.table.tick(self.papp.clock())
 
     def selected_ticket(self) -> Ticket | None:

@@ -8,11 +8,12 @@ console.tcss with theme variables, so light and dark themes both work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
@@ -30,11 +31,10 @@ from tui.tickets import (
     sla_text,
     urgency_key,
 )
+from tui.widgets.queue_columns import LABELS, plan_columns
 
 LEAVING_MARK = "↷"  # a row that no longer belongs to the view, kept while under the cursor
-COLUMNS = (("prio", "col.priority", 2), ("sla", "col.sla", 6), ("status", "col.status", 8),
-           ("category", "col.category", 15), ("dept", "col.department", 7),
-           ("district", "col.district", 12), ("age", "col.age", 5), ("channel", "col.channel", 7))
+NaturalWidths = Callable[[], dict[str, int]]
 
 
 class UrgencyCell(Text):
@@ -58,10 +58,13 @@ class TicketTable(DataTable[Any]):
         Binding("G", "scroll_bottom", "bottom", show=False, id="table.bottom"),
     ]
 
-    def __init__(self, clock: Clock | None = None, **kwargs: Any) -> None:
+    def __init__(self, clock: Clock | None = None, natural: NaturalWidths | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.shown: dict[int, Ticket] = {}
         self.clock = clock
+        self.natural = natural  # the longest names there are (see queue_columns)
+        self.plan: dict[str, int] = {}  # the columns shown and their widths
         self.unsorted = False  # an update moved a row's urgency; see resort()
         self.stale: set[int] = set()  # rows out of view whose cells are behind their ticket
         # Rows kept on screen although their ticket left the view (filter, status),
@@ -113,8 +116,45 @@ class TicketTable(DataTable[Any]):
         return self._offsets_cache[1]
 
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(t(label), width=width, key=key)
+        self.replan()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.replan()
+
+    # -- columns for the width there is ---------------------------------------------------
+    def replan(self) -> None:
+        """Fit the columns to the table's width: widths change in place; a column that
+        comes or goes (reference, description) rebuilds the rows, which only happens
+        when the terminal is resized across a threshold or the names first load."""
+        natural = self.natural() if self.natural is not None else {}
+        refs = [len(str(tk.get("reference") or "")) for tk in self.shown.values()]
+        if refs:
+            natural = {**natural, "ref": max(refs)}
+        plan = plan_columns(self.size.width or 80, natural)
+        if list(plan) != list(self.plan):
+            self._rebuild(plan)
+        elif plan != self.plan:
+            self.plan = plan
+            for key, width in plan.items():
+                self.columns[key].width = width  # type: ignore[index]
+            # DataTable caches rendered lines by its update count; widths are not cells.
+            self._update_count += 1
+            self._require_update_dimensions = True
+            self.check_idle()
+            self.refresh(layout=True)
+
+    def _rebuild(self, plan: dict[str, int]) -> None:
+        keep_id, keep_index = self.selected_id, self.cursor_row
+        order = [int(str(row.key.value)) for row in self.ordered_rows]
+        self.clear(columns=True)
+        self.plan = plan
+        for key, width in plan.items():
+            self.add_column(t(LABELS[key]), width=width, key=key)
+        now = self.clock() if self.clock is not None else datetime.now(UTC)
+        for ticket_id in order:
+            self.add_row(*self.cells(self.shown[ticket_id], now).values(), key=str(ticket_id))
+        self.stale.clear()
+        self._restore_cursor(keep_id, keep_index)
 
     # -- cells ----------------------------------------------------------------------------
     def _style(self, name: str) -> Any:
@@ -141,6 +181,12 @@ class TicketTable(DataTable[Any]):
             "age": age_text(ticket, now),
             "channel": t(f"channel_short.{ticket.get('channel', '')}"),
         }
+        if "ref" in self.plan:
+            cells["ref"] = str(ticket.get("reference") or "")
+        if "description" in self.plan:
+            lines = str(ticket.get("description") or "").strip().splitlines()
+            cells["description"] = lines[0] if lines else ""
+        cells = {key: cells[key] for key in self.plan}
         if int(ticket["id"]) in self.leaving:
             # Dimmed and struck through, the status marked: still the ticket the keys
             # act on, visibly no longer part of this view.
