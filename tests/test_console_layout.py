@@ -56,7 +56,9 @@ async def test_at_200_columns_the_queue_shows_references_descriptions_and_whole_
     app = PantauApp(api.base, language="en")
     async with app.run_test(size=(200, 50)) as pilot:
         table = await queue_ready(app, pilot)
-        await wait_for(lambda: app.store.complete and "description" in table.plan, pilot=pilot)
+        await wait_for(lambda: app.store.complete and "description" in table.plan
+                       and app.reference_loaded, pilot=pilot)
+        await pilot.pause(0.1)
         for ticket_id, ticket in table.shown.items():
             row = dict(zip(table.plan, table.get_row(str(ticket_id)), strict=True))
             assert str(row["ref"]) == ticket["reference"]

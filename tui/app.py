@@ -62,6 +62,9 @@ class PantauApp(App[None]):
     # Shown on every screen while the open shift is below its minimums (or a
     # handover waits for this supervisor), until it is fixed.
     staffing_warning: reactive[str] = reactive("")
+    # Bumped when the reference lists (departments, categories, districts) arrive:
+    # the queue sizes its columns to their longest names.
+    reference_loaded: reactive[int] = reactive(0)
 
     def __init__(self, server_url: str, *, language: str | None = None,
                  clock: Clock = utcnow) -> None:
@@ -313,6 +316,7 @@ class PantauApp(App[None]):
                 continue
             items = body.get("items", body) if isinstance(body, dict) else body
             self.reference[name] = list(items)
+        self.reference_loaded += 1
 
     async def fetch_open_tickets(self) -> AsyncIterator[tuple[list[Ticket], int]]:
         """The open queue by pages, read once the stream is up so no event falls between."""

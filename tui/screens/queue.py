@@ -59,6 +59,7 @@ class QueueScreen(TicketScreen):
         self.papp.ticket_listeners.append(self.on_tickets_changed)
         self.set_interval(TICK_SECONDS, self._tick)
         self.set_interval(RESORT_SECONDS, self._resort_when_idle)
+        self.watch(self.papp, "reference_loaded", lambda _: self.table.replan(), init=False)
         self.table.focus()
         if self.papp.store.loaded:
             self.refresh_rows()
@@ -157,7 +158,6 @@ class QueueScreen(TicketScreen):
 
     def _tick(self) -> None:
         with self.app.batch_update():
-            self.table.replan()  # a no-op unless the names loaded late
             self.table.tick(self.papp.clock())
 
     def selected_ticket(self) -> Ticket | None:
