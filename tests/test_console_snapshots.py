@@ -2,7 +2,7 @@
 
 A live server cannot give a steady picture (ticket ages, SLA countdowns and
 references change every run), so these feed fixed tickets and a fixed clock
-through the app's two data edges (`fetch_open_tickets`, `fetch_ticket_details`)
+through the app's data edges (`fetch_open_tickets`, `fetch_ticket_details`, `fetch_alarm`)
 and never start the event stream. Everything the Pilot tests exercise against
 the real server is the same code from those edges inward.
 """
@@ -83,11 +83,24 @@ def fixed_tickets() -> list[Ticket]:
 
 ALARM = {"id": 7, "status": "raised", "device": "braga-10", "owner_name": "Ibu Sari",
          "owner_kind": "citizen", "address": "Jl. Braga No. 10", "district_id": 3,
-         "lat": -6.9175, "lon": 107.6093, "raised_at": _iso(-1), "escalation_level": 0}
+         "lat": -6.9175, "lon": 107.6093, "raised_at": _iso(-1), "escalation_level": 0,
+         "ticket_id": 1, "ticket_reference": "BDG-2611-0001",
+         "nearest_cameras": [{"code": "braga", "name": "Braga", "distance_m": 35},
+                             {"code": "asia-afrika", "name": "Asia Afrika", "distance_m": 410}]}
+ALARM_DETAIL = {
+    **ALARM,
+    "timeline": [{"kind": "alarm.raised", "at": _iso(-1), "actor": "device:braga-10",
+                  "address": "Jl. Braga No. 10"}],
+    "notifications": [
+        {"id": 1, "contact": "Budi", "channel": "whatsapp", "address": "+6281234567890",
+         "state": "not_delivered", "reason": "no gateway configured", "attempts": 1},
+        {"id": 2, "contact": "Sari", "channel": "sms", "address": "081298765432",
+         "state": "sent", "reason": None, "attempts": 1}],
+}
 
 
 class FixedApp(PantauApp):
-    """The console with fixed data at its two data edges, a fixed clock, no stream."""
+    """The console with fixed data at its data edges, a fixed clock, no stream."""
 
     def __init__(self, alarms: list[dict[str, Any]] | None = None,
                  language: str = "en") -> None:
@@ -113,6 +126,9 @@ class FixedApp(PantauApp):
     async def fetch_open_tickets(self) -> AsyncIterator[tuple[list[Ticket], int]]:
         tickets = fixed_tickets()
         yield tickets, len(tickets)
+
+    async def fetch_alarm(self, alarm_id: int) -> dict[str, Any]:
+        return dict(ALARM_DETAIL)
 
     async def fetch_ticket_details(self, ticket_id: int) -> TicketDetails:
         ticket = next(tk for tk in fixed_tickets() if tk["id"] == ticket_id)

@@ -325,6 +325,11 @@ class PantauApp(App[None]):
         async for page in self.client.open_ticket_pages():
             yield page
 
+    async def fetch_alarm(self, alarm_id: int) -> dict[str, Any]:
+        """One alarm with its timeline and its contact messages' delivery states."""
+        body = await self.client.get(f"/api/alarms/{alarm_id}")
+        return dict(body) if isinstance(body, dict) else {}
+
     async def fetch_ticket_details(self, ticket_id: int) -> TicketDetails:
         """One ticket with its notes, timeline (history) and duplicate candidates."""
         full = await self.client.ticket(ticket_id)
