@@ -117,7 +117,7 @@ async def t_r_enter_on_the_ticket_under_the_cursor(app: PantauApp, pilot: Any, a
 async def test_t_r_enter_in_a_filtered_queue_triages_and_routes_one_ticket_each_time(
         api: Any) -> None:
     token = await signed_in(api, "operator")
-    for n in range(3):
+    for n in range(6):  # five to act on, and one still `s:new` at the end
         await file_complaint(api, token, f"Selokan mampet nomor {n}, air ke jalan")
     app = PantauApp(api.base, language="en")
     async with app.run_test(size=SIZE) as pilot:

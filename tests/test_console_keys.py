@@ -59,6 +59,11 @@ async def test_palette_routes_the_selected_ticket_by_department_name(api: Any) -
 
 async def test_note_merge_and_close_from_the_keyboard(api: Any) -> None:
     token = await signed_in(api, "operator")
+    for what in ("Pohon tumbang di Jl. Dago", "Pohon tumbang lagi di Jl. Dago"):
+        status, _ = await api.post("/api/tickets", {
+            "channel": "walk_in", "category": "pohon-tumbang", "district": "coblong",
+            "description": what}, token=token)
+        assert status == 201
     app = PantauApp(api.base, language="en")
     async with app.run_test(size=SIZE) as pilot:
         table = await queue_ready(app, pilot)

@@ -35,7 +35,15 @@ async def test_operators_read_and_check_in_supervisors_change(api: Api) -> None:
         assert status == 403 and err["error"] == "forbidden", (path, err)
     status, _ = await api.get("/api/shifts/current")
     assert status == 401
+    # The seed rosters the demo operator on every shift; a supervisor adds another.
     status, body = await api.post(f"/api/shifts/{shift_id}/assign", {"person": "operator"},
+                                  token=spv)
+    assert status == 409 and "already on" in body["message"]
+    status, body = await api.post("/api/people", {
+        "username": "cc.cadangan", "full_name": "Operator Cadangan", "roles": ["call_center"],
+        "password": "Kuda-Lari-Cepat-42!"}, token=await api.login("admin"))
+    assert status == 201, body
+    status, body = await api.post(f"/api/shifts/{shift_id}/assign", {"person": "cc.cadangan"},
                                   token=spv)
     assert status == 201 and body["role"] == "call_center"
     status, body = await api.post(f"/api/shifts/{shift_id}/checkin", {}, token=op)

@@ -37,13 +37,15 @@ def test_shift_commands_end_to_end(cli) -> None:  # type: ignore[no-untyped-def]
     r = cli("assign", *sel, "operator", "--as", "operator")
     assert r.exit_code == 1 and "refused: only a supervisor may use this command" in r.output
 
-    r = cli("assign", *sel, "operator", "--as", "supervisor")
+    extra = f"cc.{others[0]}.07"  # from another shift; the demo operator is on every one
+    r = cli("assign", *sel, extra, "--as", "supervisor")
     assert r.exit_code == 0, r.output
-    assert "assigned operator to shift #" in r.output and "as call_center" in r.output
+    assert f"assigned {extra} to shift #" in r.output and "as call_center" in r.output
     shift_id = r.output.split("#")[1].split()[0]
 
-    r = cli("assign", *sel, "operator", "--as", "supervisor")
-    assert r.exit_code == 1 and "already on" in r.output
+    for again in (extra, "operator"):
+        r = cli("assign", *sel, again, "--as", "supervisor")
+        assert r.exit_code == 1 and "already on" in r.output
 
     r = cli("status", "--json")
     assert r.exit_code == 0

@@ -157,3 +157,73 @@ COMPLAINT_TEXTS = {
     "taman": "Bangku dan lampu taman rusak.",
     "longsor": "Tebing longsor menimpa rumah warga.",
 }
+
+# -- the demo city's year: how often things happen and how they are answered ------
+# (db/seed/history.py turns these into a year of tickets and their event log).
+
+# Tickets a day, all channels together: the default demo (`pantau seed demo`) is
+# a year of them; `--tickets N` is N tickets at this rate, so fewer tickets mean
+# a shorter history ending today, not a quieter city.
+TICKETS_PER_DAY = 8
+DEMO_TICKETS = 365 * TICKETS_PER_DAY
+
+# Channel -> share of tickets. Panic-button tickets come only from real presses.
+CHANNEL_SHARES = {"open311": 34, "web": 18, "call112": 26, "cctv": 10, "walk_in": 12}
+
+# Category -> how common it is among complaints and real emergencies.
+CATEGORY_SHARES = {
+    "jalan-rusak": 14, "drainase": 8, "banjir": 4, "lampu-jalan": 10, "lampu-lalin": 3,
+    "parkir-liar": 7, "kemacetan": 5, "sampah": 12, "polusi": 2, "kebakaran": 2,
+    "penyelamatan": 1, "kesehatan": 4, "pkl": 6, "ketertiban": 3, "kecelakaan": 4,
+    "kriminalitas": 2, "air-bersih": 5, "pipa-bocor": 3, "listrik-padam": 4, "odgj": 2,
+    "pohon-tumbang": 3, "taman": 2, "longsor": 1,
+}
+# What operators watching the cameras file.
+CCTV_CATEGORIES = ("kemacetan", "kecelakaan", "parkir-liar", "banjir", "pohon-tumbang",
+                   "ketertiban", "pkl", "sampah", "lampu-lalin")
+# Where exactly, appended to a complaint's text so the queue does not read the same.
+SPOTS = ("depan SD Negeri", "dekat masjid", "samping pasar", "di gang RT 04/RW 07",
+         "depan minimarket", "dekat halte bus", "di ujung jalan", "depan kantor kelurahan",
+         "dekat jembatan", "di perempatan")
+# What 112 callers mostly report (the real emergencies among the calls).
+CALL_CATEGORIES = ("kecelakaan", "kesehatan", "kebakaran", "kriminalitas", "penyelamatan",
+                   "banjir", "pohon-tumbang", "longsor", "ketertiban")
+
+# Most 112 calls are no emergency; the call-taker closes them at once with a reason.
+# reason, share, what the call-taker writes
+CALLS_NOT_EMERGENCY = [
+    ("prank", 45, "Panggilan iseng: penelepon tertawa lalu menutup telepon."),
+    ("information", 30, "Penelepon menanyakan nomor layanan PDAM dan jam buka kantor."),
+    ("wrong_number", 15, "Salah sambung, penelepon mencari nomor lain."),
+    ("duplicate", 10, "Melaporkan kejadian yang sama dengan panggilan sebelumnya."),
+]
+CALL_EMERGENCY_SHARE = 0.4
+
+# Local hour (Asia/Jakarta) -> relative number of tickets filed in it.
+HOURLY_SHARES = (2, 1, 1, 1, 1, 2, 4, 7, 9, 10, 10, 9, 8, 8, 9, 9, 9, 8, 8, 7, 6, 5, 4, 3)
+
+# How often a promise is missed: most tickets are handled within their SLA.
+LATE_ACK_SHARE = 0.05
+LATE_RESOLVE_SHARE = 0.07
+REJECT_SHARE = 0.05  # complaints from the public turned down at verification
+REJECT_REASONS = (
+    "Di luar kewenangan Pemerintah Kota Bandung (jalan nasional).",
+    "Laporan tidak lengkap dan pelapor tidak dapat dihubungi.",
+    "Lokasi di luar wilayah Kota Bandung.",
+)
+
+# What the department writes when it resolves a ticket, per department.
+RESOLVE_NOTES = {
+    "dsdabm": "Lubang sudah ditambal dan saluran dibersihkan oleh tim UPT.",
+    "dishub": "Petugas Dishub sudah menertibkan dan memperbaiki di lokasi.",
+    "dlh": "Sampah sudah diangkut oleh armada DLH.",
+    "diskar": "Api berhasil dipadamkan, tidak ada korban jiwa.",
+    "dinkes": "Pasien ditangani ambulans 119 dan dirujuk ke rumah sakit.",
+    "satpolpp": "Satpol PP sudah melakukan penertiban di lokasi.",
+    "polrestabes": "Unit Polsek setempat sudah menangani di lokasi.",
+    "pdam": "Pipa sudah diperbaiki, aliran air kembali normal.",
+    "pln": "Gangguan jaringan sudah diperbaiki, listrik kembali menyala.",
+    "dinsos": "Warga sudah dijangkau petugas dan dibawa ke rumah singgah.",
+    "dpkp": "Pohon sudah dipotong dan dievakuasi, taman diperbaiki.",
+    "bpbd": "Tim reaksi cepat BPBD sudah melakukan evakuasi dan pembersihan.",
+}

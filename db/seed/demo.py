@@ -7,11 +7,13 @@ so running it twice (or on every `pantau up`) changes nothing the second time.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from db import events
@@ -33,7 +35,7 @@ from db.models import (
     Ticket,
 )
 from db.passwords import hash_password
-from db.seed import city
+from db.seed import city, history
 from db.vault import server_key
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -46,7 +48,7 @@ DEMO_LOGINS = [
     ("dsdabm.staff", "department staff (Roads and Drainage)"),
     ("admin", "administrator"),
 ]
-DEMO_TICKETS = 300
+DEMO_TICKETS = city.DEMO_TICKETS  # a year of them
 # Panic-button devices: (code, owner, kind, address, district, lat, lon, contacts).
 # Their secrets are published like the demo password (`demo_device_secret`), so
 # `pantau device press demo-braga` works out of the box; rotate them for real use.
@@ -72,8 +74,11 @@ def _quiet(_step: str, _done: int, _total: int) -> None:
     return None
 
 
-async def seed_demo(progress: Progress = _quiet, *, tickets: int = DEMO_TICKETS) -> dict[str, int]:
-    """Create the demo city; returns how many rows of each kind were created now."""
+async def seed_demo(progress: Progress = _quiet, *, tickets: int = DEMO_TICKETS,
+                    now: datetime | None = None) -> dict[str, int]:
+    """Create the demo city as of `now` (default: now); returns how many rows of
+    each kind were created."""
+    now = now or datetime.now(UTC)
     created: dict[str, int] = {}
     created["districts"] = await _districts(progress)
     created["departments"] = await _departments(progress)
@@ -81,10 +86,10 @@ async def seed_demo(progress: Progress = _quiet, *, tickets: int = DEMO_TICKETS)
     created["cameras"] = await _cameras(progress)
     created["monitors"] = await _monitors(progress)
     created["people"] = await _people(progress)
-    created["shifts"] = await _shifts(progress)
+    created["shifts"] = await _shifts(progress, now)
     created["api_keys"] = await _api_key()
     created["devices"] = await _devices(progress)
-    created["tickets"] = await _tickets(progress, tickets)
+    created["tickets"] = await _tickets(progress, tickets, now)
     return created
 
 
@@ -124,15 +129,18 @@ async def _categories(progress: Progress) -> int:
 
 
 async def _cameras(progress: Progress) -> int:
-    n = 0
-    districts = {d.code: d for d in await District.all()}
-    for i, (code, name, district, lat, lon) in enumerate(city.CAMERAS, 1):
-        _, made = await Camera.get_or_create(code=code, defaults={
-            "name": name, "district": districts[district], "lat": lat, "lon": lon,
-            "source_kind": "synthetic", "source_url": f"synthetic://{code}"})
-        n += made
-        progress("cameras", i, len(city.CAMERAS))
-    return n
+    districts = {d.code: d.id for d in await District.all()}
+    rows = await connections.get("default").execute_query_dict(
+        "INSERT INTO cameras (code, name, district_id, lat, lon, source_kind, source_url)"
+        " SELECT c.code, c.name, c.district_id, c.lat, c.lon, 'synthetic', 'synthetic://' || c.code"
+        " FROM unnest($1::text[], $2::text[], $3::int[], $4::float8[], $5::float8[])"
+        "      AS c(code, name, district_id, lat, lon)"
+        " ON CONFLICT (code) DO NOTHING RETURNING id",
+        [[c[0] for c in city.CAMERAS], [c[1] for c in city.CAMERAS],
+         [districts[c[2]] for c in city.CAMERAS], [c[3] for c in city.CAMERAS],
+         [c[4] for c in city.CAMERAS]])
+    progress("cameras", len(city.CAMERAS), len(city.CAMERAS))
+    return len(rows)
 
 
 async def _monitors(progress: Progress) -> int:
@@ -151,8 +159,8 @@ async def _monitors(progress: Progress) -> int:
             "show_alarms": alarms})
         n += made
         if made:
-            for pos, cam in enumerate(members):
-                await MonitorCamera.create(monitor=mon, camera=cam, position=pos)
+            await MonitorCamera.bulk_create([MonitorCamera(monitor=mon, camera=cam, position=pos)
+                                             for pos, cam in enumerate(members)])
         progress("monitors", i, len(specs))
     return n
 
@@ -178,29 +186,48 @@ def _roster() -> list[tuple[str, str, list[str], str | None]]:
     return people
 
 
+_INSERT_PEOPLE = """
+INSERT INTO people (username, full_name, password_hash, roles, department_id)
+SELECT p.username, p.full_name, $5, ARRAY(SELECT jsonb_array_elements_text(p.roles)),
+       p.department_id
+FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::int[])
+     AS p(username, full_name, roles, department_id)
+ON CONFLICT (username) DO NOTHING
+RETURNING id, username
+"""
+
+
 async def _people(progress: Progress) -> int:
     roster = _roster()
     existing = set(await Person.all().values_list("username", flat=True))
-    depts = {d.code: d for d in await Department.all()}
+    missing = [p for p in roster if p[0] not in existing]
+    progress("people", len(roster) - len(missing), len(roster))
+    if not missing:
+        return 0
+    depts = {d.code: d.id for d in await Department.all()}
     # Demo accounts share one published password, so one argon2 hash serves them
     # all and seeding stays fast; real accounts are made with `pantau user add`.
     pw_hash = hash_password(DEMO_PASSWORD)
-    n = 0
-    for i, (username, full_name, roles, dept) in enumerate(roster, 1):
-        if username not in existing:
-            async with in_transaction() as tx:
-                p = await Person.create(username=username, full_name=full_name,
-                                        password_hash=pw_hash, roles=roles,
-                                        department=depts[dept] if dept else None, using_db=tx)
-                await events.append(tx, "person.created", "person", p.id, ACTOR,
-                                    {"username": username, "roles": roles, "department": dept},
-                                    department_id=depts[dept].id if dept else None)
-            n += 1
-        progress("people", i, len(roster))
-    return n
+    async with in_transaction() as tx:
+        made = {r["username"]: r["id"] for r in await tx.execute_query_dict(_INSERT_PEOPLE, [
+            [p[0] for p in missing], [p[1] for p in missing],
+            [json.dumps(p[2]) for p in missing],
+            [depts[p[3]] if p[3] else None for p in missing], pw_hash])}
+        await events.append_many(tx, [
+            ("person.created", "person", made[username], ACTOR,
+             {"username": username, "roles": roles, "department": dept},
+             depts[dept] if dept else None)
+            for username, _, roles, dept in missing if username in made])
+    progress("people", len(roster), len(roster))
+    return len(made)
 
 
-async def _shifts(progress: Progress) -> int:
+# The demo's own accounts are on every shift the seed plans, so whoever tries
+# the demo, whenever, can `shift: check in` as them.
+DEMO_ON_EVERY_SHIFT = (("operator", "call_center"), ("supervisor", "supervisor"))
+
+
+async def _shifts(progress: Progress, now: datetime) -> int:
     for code, name, start, end in city.SHIFT_TEMPLATES:
         tpl, _ = await ShiftTemplate.get_or_create(code=code, defaults={
             "name": name, "starts_at": time.fromisoformat(start),
@@ -210,7 +237,7 @@ async def _shifts(progress: Progress) -> int:
                                                 defaults={"minimum": minimum})
     # Today's three shifts (Asia/Jakarta), rostered with the demo staff, and
     # yesterday's night shift: until it ends in the morning it is the current one.
-    today: date = datetime.now(JAKARTA).date()
+    today: date = now.astimezone(JAKARTA).date()
     people = {p.username: p for p in await Person.all()}
     n = 0
     templates = await ShiftTemplate.all()
@@ -221,10 +248,19 @@ async def _shifts(progress: Progress) -> int:
         shift, made = await Shift.get_or_create(template=tpl, day=day)
         n += made
         if made:
-            for username, p in people.items():
-                parts = username.split(".")
-                if (len(parts) >= 2 and parts[1] == tpl.code) or username == f"spv.{tpl.code}":
-                    await ShiftAssignment.create(shift=shift, person=p, role=p.roles[0])
+            await ShiftAssignment.bulk_create([
+                ShiftAssignment(shift=shift, person=p, role=p.roles[0])
+                for username, p in people.items()
+                if username.split(".")[1:2] == [tpl.code] or username == f"spv.{tpl.code}"])
+        if shift.status != "closed":
+            # Also on shifts an earlier seed planned without them.
+            await connections.get("default").execute_query(
+                "INSERT INTO shift_assignments (shift_id, person_id, role)"
+                " SELECT $1, p.id, d.role FROM unnest($2::text[], $3::text[]) AS d(username, role)"
+                " JOIN people p ON p.username = d.username"
+                " ON CONFLICT (shift_id, person_id) DO NOTHING",
+                [shift.id, [u for u, _ in DEMO_ON_EVERY_SHIFT],
+                 [r for _, r in DEMO_ON_EVERY_SHIFT]])
         progress("shifts", i, len(slots))
     return n
 
@@ -260,52 +296,10 @@ async def _devices(progress: Progress) -> int:
     return n
 
 
-async def _tickets(progress: Progress, count: int) -> int:
+async def _tickets(progress: Progress, count: int, now: datetime) -> int:
+    """The demo city's year of tickets (db/seed/history.py), once."""
     if await Ticket.filter(reference__startswith="DEMO-").exists():
         progress("tickets", count, count)
         return 0
-    rng = random.Random(2015)
-    # Only the categories any channel may file: a channel's own category (the panic
-    # button's) on a demo complaint would show a "panic" report in Open311.
-    cats = list(await Category.filter(channel__isnull=True).prefetch_related("department"))
-    districts = list(await District.all())
-    now = datetime.now(UTC)
-    lifecycle = ["new", "new", "triaged", "routed", "routed", "acknowledged", "in_progress",
-                 "resolved", "resolved", "closed", "closed", "closed", "rejected"]
-    channels = ["open311", "open311", "open311", "web", "call112", "cctv", "walk_in"]
-    for n in range(1, count + 1):
-        cat = rng.choice(cats)
-        district = rng.choice(districts)
-        status = rng.choice(lifecycle)
-        created = now - timedelta(minutes=rng.randint(5, 60 * 24 * 30))
-        routed = status not in ("new", "triaged", "rejected")
-        dept = cat.department if routed else None
-        prio = cat.default_priority
-        if prio <= 2:
-            ack_due = created + timedelta(minutes=15)
-            resolve_due = created + timedelta(hours=4)
-        else:
-            ack_due = created + timedelta(days=3)
-            resolve_due = created + timedelta(days=8)
-        async with in_transaction() as tx:
-            t = await Ticket.create(
-                reference=f"DEMO-{n:05d}", channel=rng.choice(channels), category=cat,
-                priority=prio, status=status, district=district,
-                address=f"Kec. {district.name}, Bandung",
-                lat=district.lat + rng.uniform(-0.008, 0.008),
-                lon=district.lon + rng.uniform(-0.008, 0.008),
-                reporter_name=f"{rng.choice(city.FIRST_NAMES)} {rng.choice(city.LAST_NAMES)}",
-                reporter_phone=f"08{rng.randint(100000000, 999999999)}",
-                description=city.COMPLAINT_TEXTS.get(cat.code, cat.name),
-                department=dept, ack_due_at=ack_due, resolve_due_at=resolve_due,
-                created_at=created, using_db=tx)
-            await Ticket.filter(id=t.id).using_db(tx).update(created_at=created)
-            await events.append(tx, "ticket.created", "ticket", t.id, ACTOR,
-                                {"reference": t.reference, "status": status, "priority": prio,
-                                 "category": cat.code, "channel": t.channel,
-                                 "department_id": dept.id if dept else None,
-                                 "district_id": district.id, "seeded": True},
-                                department_id=dept.id if dept else None)
-        if n % 25 == 0 or n == count:
-            progress("tickets", n, count)
-    return count
+    async with in_transaction() as tx:
+        return await history.seed_history(tx, count, now, progress)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from db import migrate
+from db.seed.city import DEMO_TICKETS, TICKETS_PER_DAY
 from server.cli.common import CONTEXT_SETTINGS, database, database_url_option, run_async, with_orm
 
 
@@ -62,14 +63,20 @@ def progress_printer() -> object:
 
 @seed_group.command("demo")
 @database_url_option
-@click.option("--tickets", default=300, show_default=True, type=click.IntRange(0, 100_000),
-              help="How many demo tickets to create.")
-def seed_demo_cmd(database_url: str | None, tickets: int) -> None:
-    """Create the demo city of Bandung: districts, departments, staff, cameras, tickets.
+@click.option("--tickets", default=None, type=click.IntRange(0, 100_000),
+              help="How many demo tickets: the city's history at its rate of "
+                   f"{TICKETS_PER_DAY} a day, ending now (default: a year, "
+                   f"{DEMO_TICKETS}).")
+def seed_demo_cmd(database_url: str | None, tickets: int | None) -> None:
+    """Create the demo city of Bandung: districts, departments, staff, cameras, and
+    its tickets: most long resolved within their SLA, a handful open now.
 
-    Idempotent: a second run creates nothing new.
+    Idempotent: a second run creates nothing new (except today's shifts on a new day).
     """
     from db.seed.demo import seed_demo
+
+    if tickets is None:
+        tickets = DEMO_TICKETS
 
     with database(database_url) as db:
         run_async(migrate.upgrade(db.url))
