@@ -36,9 +36,9 @@ MAX_LENGTH = 200
 # zxcvbn's scale: 0-2 fall to an online or throttled guesser, 3 "safely
 # unguessable: moderate protection from an offline slow-hash scenario".
 MIN_SCORE = 3
-# zxcvbn's matching grows faster than linearly with length; a longer password
-# is judged by its first 100 characters (more than any dictionary word needs).
-_SCORED_CHARS = 100
+# zxcvbn's matching grows faster than linearly with length, so it refuses to
+# score more than 72 characters; a longer password is judged by its first 72.
+_SCORED_CHARS = 72
 
 
 def hash_password(password: str) -> str:

@@ -335,6 +335,21 @@ async def test_weak_passwords_are_refused_through_the_api(api: Api, weak: str) -
     assert status == 201
 
 
+async def test_long_passwords_are_judged_not_crashed_on(api: Api) -> None:
+    admin = await api.login("admin")
+    long_one = "kopi susu merah di jalan braga setiap pagi " * 3 + "x" * 60  # 189 characters
+    status, body = await api.post("/api/people", {
+        "username": "panjang", "full_name": "Kata Sandi Panjang", "password": long_one,
+        "roles": ["call_center"]}, token=admin)
+    assert status == 201, body
+    await api.login("panjang", long_one)
+    for weak, why in (("a" * 200, "too easy to guess"), ("b" * 201, "at most 200")):
+        status, body = await api.post("/api/people", {
+            "username": "lagi", "full_name": "Lagi", "password": weak,
+            "roles": ["call_center"]}, token=admin)
+        assert status == 400 and why in body["fields"]["password"], body
+
+
 def test_weak_passwords_are_refused_by_the_cli(db_url: str) -> None:
     def add(name: str, password: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "PANTAU_LOG_FORMAT": "text", "DATABASE_URL": db_url,
