@@ -55,13 +55,19 @@ def due_at(ticket: Ticket) -> datetime | None:
 
 
 def urgency_key(ticket: Ticket) -> tuple[int, float, int]:
-    """The server's queue order: priority, then resolve deadline (none last), then id.
+    """The server's queue order: the ticket's `queue_rank`, then `queue_due_at`
+    (none last), then id (the server decides both; see server/tickets/queue.py).
 
     Same order as GET /api/tickets, so a row does not jump when the list is reloaded.
+    A ticket without them (an older server) sorts by priority and resolve deadline.
     """
-    due = parse_time(ticket.get("resolve_due_at"))
-    return (int(ticket.get("priority") or 4), due.timestamp() if due else math.inf,
-            int(ticket.get("id") or 0))
+    if "queue_rank" in ticket:
+        rank = int(ticket["queue_rank"])
+        due = parse_time(ticket.get("queue_due_at"))
+    else:
+        rank = int(ticket.get("priority") or 4) + 1
+        due = parse_time(ticket.get("resolve_due_at"))
+    return (rank, due.timestamp() if due else math.inf, int(ticket.get("id") or 0))
 
 
 def short_duration(seconds: float) -> str:

@@ -1,10 +1,22 @@
-"""The queue: tickets filtered and sorted by urgency, paged by keyset.
+"""The queue: tickets filtered and sorted by what needs acting on first, paged by keyset.
 
-Urgency is priority first (P1 before P4), then the resolve deadline (the one
-that breaches first comes first), then id. That order is exactly the partial
-index `tickets_open_queue` (and the per-department / per-district ones), so the
-first page of a million-ticket table reads a few index pages. The cursor is
-the last row's (priority, resolve_due_at, id), opaque to clients.
+The default order, as a control room works:
+1. emergencies (P1, then P2) that no department has been sent yet (new or
+   triaged): the center's own first action is due now. First come, first
+   served: by arrival, oldest first. A new fire call is never below the
+   long-overdue tickets departments are working on.
+2. then everything else by priority (P1 to P4), and within a priority by the
+   deadline that is running (acknowledge while the department has not, then
+   resolve, or dispatch for an emergency): the one that breaches first, or
+   breached longest ago, first; tickets with no clock running (paused, met)
+   last.
+3. then by id.
+The ticket's `queue_rank` (0-1 for the first group, 2-5 for P1-P4) and
+`queue_due_at` are stored generated columns (migration 0026) and the order is
+exactly the partial index `tickets_open_queue` (and the per-department /
+per-district ones), so the first page of a million-ticket table reads a few
+index pages. The cursor is the last row's (queue_rank, queue_due_at, id),
+opaque to clients.
 
 `total` counts matches up to TOTAL_CAP: an exact count of a huge open queue
 costs more than the page itself, and "1,000+" is all a screen needs
@@ -43,7 +55,7 @@ class QueueQuery:
     sla: str | None = None
     text: str = ""
     limit: int = DEFAULT_LIMIT
-    after: tuple[int, datetime | None, int] | None = None
+    after: tuple[int, datetime | None, int] | None = None  # (queue_rank, queue_due_at, id)
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -110,9 +122,14 @@ async def parse(conn: BaseDBAsyncClient, params: dict[str, str]) -> QueueQuery:
     return q
 
 
+def ranks(priority: int) -> tuple[int, ...]:
+    """The queue ranks a priority can have (see the module docstring)."""
+    return (priority - 1, priority + 1) if priority <= 2 else (priority + 1,)
+
+
 def encode_cursor(row: dict[str, Any]) -> str:
-    due = row["resolve_due_at"]
-    raw = json.dumps([row["priority"], due.isoformat() if due else None, row["id"]])
+    due = row["queue_due_at"]
+    raw = json.dumps([row["queue_rank"], due.isoformat() if due else None, row["id"]])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -124,7 +141,7 @@ def decode_cursor(cursor: str) -> tuple[int, datetime | None, int]:
         when = datetime.fromisoformat(due) if due else None
     except (ValueError, TypeError) as exc:
         raise ValueError("bad cursor") from exc
-    if not 1 <= prio <= 4 or not 0 <= ident < 2**63 or (when is not None and when.tzinfo is None):
+    if not 0 <= prio <= 5 or not 0 <= ident < 2**63 or (when is not None and when.tzinfo is None):
         raise ValueError("bad cursor")
     return prio, when, ident
 
@@ -148,11 +165,15 @@ def where(q: QueueQuery) -> tuple[list[str], list[Any]]:
         clauses.append("t.status NOT IN ('resolved', 'closed', 'rejected', 'merged')")
     elif set(q.statuses) != set(ALL_STATUSES):
         clauses.append(f"t.status = ANY({param(list(q.statuses))}::text[])")
-    if len(q.priorities) == 1:
-        # Equality, so the (department|district, priority, due, id) indexes give the order.
-        clauses.append(f"t.priority = {param(q.priorities[0])}")
-    elif q.priorities:
-        clauses.append(f"t.priority = ANY({param(list(q.priorities))}::smallint[])")
+    if q.priorities:
+        # As ranks, which name exactly one priority each: the (department|district,
+        # queue_rank, due, id) indexes then narrow to them without the table (one
+        # priority of P3/P4 is one rank: equality, index order).
+        wanted = sorted({r for p in q.priorities for r in ranks(p)})
+        if len(wanted) == 1:
+            clauses.append(f"t.queue_rank = {param(wanted[0])}")
+        else:
+            clauses.append(f"t.queue_rank = ANY({param(wanted)}::smallint[])")
     if q.department_id is not None:
         clauses.append(f"t.department_id = {param(q.department_id)}")
     if q.district_id is not None:
@@ -186,19 +207,27 @@ async def page(conn: BaseDBAsyncClient, q: QueueQuery) -> dict[str, Any]:
         p, i = f"${n + 1}", f"${n + 2}"
         page_params += [prio, ident]
         if due is None:
-            page_clauses.append(f"(t.priority > {p} OR (t.priority = {p}"
-                                f" AND t.resolve_due_at IS NULL AND t.id > {i}))")
+            page_clauses.append(f"(t.queue_rank > {p} OR (t.queue_rank = {p}"
+                                f" AND t.queue_due_at IS NULL AND t.id > {i}))")
         else:
             page_params.append(due)
             d = f"${n + 3}"
-            page_clauses.append(f"((t.priority, t.resolve_due_at, t.id) > ({p}, {d}, {i})"
-                                f" OR (t.priority = {p} AND t.resolve_due_at IS NULL))")
-    sql = (f"{VIEW_SQL} WHERE {' AND '.join(page_clauses) or 'true'}"
-           f" ORDER BY t.priority, t.resolve_due_at, t.id LIMIT {q.limit + 1}")
-    rows = await conn.execute_query_dict(sql, page_params)
-    more = len(rows) > q.limit
-    rows = rows[:q.limit]
+            page_clauses.append(f"((t.queue_rank, t.queue_due_at, t.id) > ({p}, {d}, {i})"
+                                f" OR (t.queue_rank = {p} AND t.queue_due_at IS NULL))")
+    # The page is chosen on the tickets table alone (one index range), then its
+    # rows are read with their joins by id. One statement would do both, but
+    # with parameters Postgres plans it afresh on every request, and planning
+    # the joins (with the routing rules' lookups) costs several times running
+    # them; the read by id reuses one plan.
+    keys = await conn.execute_query_dict(
+        f"SELECT t.id, t.queue_rank, t.queue_due_at FROM tickets t"
+        f" WHERE {' AND '.join(page_clauses) or 'true'}"
+        f" ORDER BY t.queue_rank, t.queue_due_at, t.id LIMIT {q.limit + 1}", page_params)
+    more = len(keys) > q.limit
+    keys = keys[:q.limit]
+    by_id = {r["id"]: r for r in await conn.execute_query_dict(
+        VIEW_SQL + " WHERE t.id = ANY($1::bigint[])", [[k["id"] for k in keys]])}
     now = datetime.now(UTC)
-    return {"items": [ticket_json(r, now) for r in rows],
+    return {"items": [ticket_json(by_id[k["id"]], now) for k in keys],
             "total": min(total, TOTAL_CAP), "total_capped": total > TOTAL_CAP,
-            "next_cursor": encode_cursor(rows[-1]) if more and rows else None}
+            "next_cursor": encode_cursor(keys[-1]) if more and keys else None}

@@ -19,7 +19,7 @@ VIEW_COLUMNS = """
 t.*, c.code AS c_code, c.name AS c_name, c.name_en AS c_name_en,
 d.code AS d_code, d.name AS d_name,
 dep.code AS dep_code, dep.name AS dep_name,
-s.department_id AS suggested_department_id, sd.code AS sd_code, sd.name AS sd_name,
+sd.id AS suggested_department_id, sd.code AS sd_code, sd.name AS sd_name,
 m.reference AS m_reference
 """
 # The suggested department is asked of the routing rules on every read (see
@@ -28,9 +28,7 @@ VIEW_JOINS = f"""
 LEFT JOIN categories c ON c.id = t.category_id
 LEFT JOIN districts d ON d.id = t.district_id
 LEFT JOIN departments dep ON dep.id = t.department_id
-{SUGGESTION_JOIN}
-LEFT JOIN departments sd ON sd.id = s.department_id
-LEFT JOIN tickets m ON m.id = t.merged_into_id
+{SUGGESTION_JOIN}LEFT JOIN tickets m ON m.id = t.merged_into_id
 """
 VIEW_SQL = f"SELECT {VIEW_COLUMNS} FROM tickets t {VIEW_JOINS}"
 
@@ -109,6 +107,10 @@ def ticket_json(row: dict[str, Any], now: datetime | None = None) -> dict[str, A
         "ack_due_at": iso(row["ack_due_at"]),
         "resolve_due_at": iso(row["resolve_due_at"]),
         "sla_state": sla_state(row, now),
+        # The queue's order (server/tickets/queue.py): sort by (queue_rank,
+        # queue_due_at with null last, id) to list tickets as the server does.
+        "queue_rank": row["queue_rank"],
+        "queue_due_at": iso(row["queue_due_at"]),
         "merged_into": row["m_reference"],
         "version": row["version"],
         "created_at": iso(row["created_at"]),
@@ -136,7 +138,7 @@ def event_payload(row: dict[str, Any], changes: dict[str, list[Any]],
     }
 
 
-_NOT_CHANGES = ("updated_at", "version", "sla_state")
+_NOT_CHANGES = ("updated_at", "version", "sla_state", "queue_rank", "queue_due_at")
 
 
 def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, list[Any]]:

@@ -26,25 +26,24 @@ from server.tickets.sla import OPEN_STATUSES, Policy
 
 
 def _rules(category: str, district: str) -> str:
-    """The ranked-rules subquery for SQL expressions naming a category and district id."""
-    return f"""
-    SELECT department_id FROM (
-        SELECT r.department_id, 0 AS rank FROM routing_rules r
-         WHERE r.category_id = {category} AND r.district_id = {district}
-        UNION ALL
-        SELECT r.department_id, 1 FROM routing_rules r
-         WHERE r.category_id = {category} AND r.district_id IS NULL
-        UNION ALL
-        SELECT cc.department_id, 2 FROM categories cc
-         WHERE cc.id = {category} AND cc.department_id IS NOT NULL
-    ) ranked ORDER BY rank LIMIT 1"""
+    """The suggested department id as an SQL expression over a category and a
+    district id: the first rule that answers, in rank order. Each lookup is one
+    row at most (routing_rules is unique per category and district), and scalar
+    subqueries keep it cheap to plan, which every queue page pays for."""
+    return f"""COALESCE(
+        (SELECT r.department_id FROM routing_rules r
+          WHERE r.category_id = {category} AND r.district_id = {district}),
+        (SELECT r.department_id FROM routing_rules r
+          WHERE r.category_id = {category} AND r.district_id IS NULL),
+        (SELECT cc.department_id FROM categories cc WHERE cc.id = {category}))"""
 
 
-_SUGGEST = _rules("$1", "$2")
+_SUGGEST = f"SELECT {_rules('$1::int', '$2::int')} AS department_id"
 
-# For records.VIEW_SQL: the suggestion for the ticket row `t`, as a LATERAL join.
-SUGGESTION_JOIN = f"""LEFT JOIN LATERAL ({_rules("t.category_id", "t.district_id")}) s
-    ON t.status IN ({", ".join(f"'{s}'" for s in OPEN_STATUSES)})
+# For records.VIEW_SQL: the suggested department `sd` of the ticket row `t`.
+SUGGESTION_JOIN = f"""LEFT JOIN departments sd
+    ON sd.id = CASE WHEN t.status IN ({", ".join(f"'{s}'" for s in OPEN_STATUSES)})
+                    THEN {_rules("t.category_id", "t.district_id")} END
 """
 
 # Per intake row i (category code, district code, lat, lon, channel): the
@@ -65,7 +64,8 @@ LEFT JOIN LATERAL (
                            + power((lon - i.lon) * cos(radians(i.lat)), 2)) AS km
                     FROM districts) near
     WHERE i.lat IS NOT NULL AND km <= {MAX_DISTRICT_KM} ORDER BY km LIMIT 1) dn ON true
-LEFT JOIN LATERAL ({_rules("c.id", "COALESCE(dc.id, dn.id)")}) s ON true
+LEFT JOIN LATERAL (SELECT {_rules("c.id", "COALESCE(dc.id, dn.id)")} AS department_id) s
+       ON true
 LEFT JOIN departments p ON p.id = COALESCE(s.department_id, c.department_id)
 ORDER BY i.n
 """
@@ -105,4 +105,5 @@ async def suggest(conn: BaseDBAsyncClient, category_id: int | None,
     if category_id is None:
         return None
     rows = await conn.execute_query_dict(_SUGGEST, [category_id, district_id])
-    return int(rows[0]["department_id"]) if rows else None
+    found = rows[0]["department_id"] if rows else None
+    return int(found) if found is not None else None
