@@ -124,8 +124,28 @@ def test_sla_state_rules() -> None:
 
 
 async def test_sql_sla_filter_agrees_with_the_ticket_json(api: Api, orm: str) -> None:
-    """The demo seed's tickets span every SLA state; each sla= page must hold
-    exactly the tickets whose JSON says that state."""
+    """Tickets in every SLA state (and windows that start at routing, not at
+    submission): each sla= page must hold exactly the tickets whose JSON says
+    that state."""
+    async with in_transaction() as tx:
+        await tx.execute_query(
+            "INSERT INTO tickets (reference, channel, priority, status, description,"
+            " department_id, acknowledged_at, sla_paused_at, created_at, routed_at,"
+            " ack_due_at, resolve_due_at)"
+            " SELECT 'STATE-' || k, 'web', p, st, 'state', CASE WHEN st = 'new' THEN NULL"
+            " ELSE (SELECT id FROM departments WHERE code = 'dlh') END,"
+            " CASE WHEN st IN ('acknowledged', 'in_progress') THEN now() END,"
+            " CASE WHEN paused THEN now() END, now() - make_interval(hours => age),"
+            " CASE WHEN st = 'new' THEN NULL ELSE now() - make_interval(mins => routed) END,"
+            " now() + make_interval(mins => ack), now() + make_interval(mins => res)"
+            " FROM (VALUES (1, 3, 'routed', false, 10, 0, -60, 600),"  # ack missed
+            "              (2, 3, 'new', false, 10, 0, 60, 3000),"  # ack due within the hour
+            "              (3, 3, 'routed', false, 1, 30, 600, 3000),"  # ok
+            "              (4, 3, 'routed', true, 10, 0, -60, 600),"  # paused
+            "              (5, 3, 'acknowledged', false, 720, 90, -600, 30),"  # ok: routed 1.5h
+            "              (6, 3, 'acknowledged', false, 720, 90, -600, 10),"  # due soon
+            "              (7, 1, 'in_progress', false, 1, 30, -30, -10))"  # dispatched: ok
+            " AS v(k, p, st, paused, age, routed, ack, res)")
     op = api.as_user(await api.login("operator"))
     seen: dict[str, set[int]] = {}
     for state in ("ok", "due_soon", "breached", "paused"):
@@ -139,7 +159,12 @@ async def test_sql_sla_filter_agrees_with_the_ticket_json(api: Api, orm: str) ->
         by_state.setdefault(t["sla_state"], set()).add(t["id"])
     for state, ids in by_state.items():
         assert seen.get(state, set()) == ids, state
-    assert "breached" in by_state  # the seed has overdue tickets
+    assert {"ok", "due_soon", "breached", "paused"} <= set(by_state)
+    states = {t["reference"]: t["sla_state"] for t in everything["items"]
+              if t["reference"].startswith("STATE-")}
+    assert states == {"STATE-1": "breached", "STATE-2": "due_soon", "STATE-3": "ok",
+                      "STATE-4": "paused", "STATE-5": "ok", "STATE-6": "due_soon",
+                      "STATE-7": "ok"}
 
 
 async def _new_overdue(db_url: str, priority: int = 3, status: str = "routed") -> int:
