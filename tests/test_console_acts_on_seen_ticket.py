@@ -83,7 +83,7 @@ async def t_r_enter_on_the_ticket_under_the_cursor(app: PantauApp, pilot: Any, a
                    and target in table.leaving, pilot=pilot)
     await pilot.pause(0.2)
     assert table.selected_id == target
-    assert str(table.get_cell(str(target), "status")).startswith(LEAVING_MARK)
+    assert str(table.get_cell(str(target), "prio")) == f"{LEAVING_MARK}{ticket['priority']}"
     assert ticket["reference"] in str(app.screen.query_one("#queue-count").render())
 
     await pilot.press("r")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.color import Color
 from textual.widgets import Input, Label, TextArea
 
@@ -147,9 +148,10 @@ async def test_a_pick_field_takes_only_what_matches(api: Any) -> None:
         screen = await call_screen(app, pilot)
         await pilot.press("enter", "enter", "enter", *"zzzq", "enter")
         district = screen.query_one("#call-district", PickInput)
-        assert app.focused is district  # nothing matches: enter stays, and says so
+        assert district.chosen is None  # nothing matches: says so, under the field
         assert row_of(screen, "call-district").has_class("-warn")
-        await pilot.press(*["backspace"] * 4, *"kidul")
+        assert district.value == "zzzq"
+        await pilot.press("shift+tab", *["backspace"] * 4, *"kidul")
         hint = str(row_of(screen, "call-district").query_one(".field-hint", Label).render())
         assert hint.startswith("→ ") and "Kidul" in hint and "juga" in hint  # Indonesian
         await pilot.press("enter")
@@ -158,3 +160,30 @@ async def test_a_pick_field_takes_only_what_matches(api: Any) -> None:
         await pilot.press(*"fire")  # English names answer too
         category = screen.query_one("#call-category", PickInput)
         assert category.chosen is not None and category.chosen.value == "kebakaran"
+
+
+async def test_keys_that_arrive_in_one_burst_land_in_their_own_fields(api: Any) -> None:
+    """Over SSH keys arrive in bursts: everything after an enter belongs to the next
+    field even when the field before has not yet processed what came before it."""
+    await signed_in(api, "operator")
+    app = PantauApp(api.base, language="en")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await call_screen(app, pilot)
+        burst = [*"081234567890", "enter", *"Budi", "enter", *"Jl. Braga 5", "enter",
+                 *"sumur", "enter", *"keb", "enter", *"Ruko terbakar"]
+        for key in burst:  # as the terminal driver hands them over, without waiting
+            character = " " if key == "space" else (key if len(key) == 1 else None)
+            app.post_message(events.Key(key if len(key) > 1 else _key_name(key), character))
+        await wait_for(lambda: screen.query_one("#call-what", TextArea).text
+                       == "Ruko terbakar", pilot=pilot)
+        values = {box.id: box.value for box in screen.query(Input)}
+        assert values == {"call-phone": "081234567890", "call-name": "Budi",
+                          "call-address": "Jl. Braga 5", "call-district": "Sumur Bandung",
+                          "call-category": "Fire · P1"}
+
+
+def _key_name(character: str) -> str:
+    """Textual's key name for a typed character (space, full_stop, comma, digits…)."""
+    from textual.keys import _character_to_key
+
+    return _character_to_key(character)

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tui.i18n import t
+
 Ticket = dict[str, Any]
 Clock = Callable[[], datetime]
 
@@ -207,7 +209,8 @@ def ticket_summary(ticket: Ticket, language: str) -> str:
     A modal shows it so the operator confirms the ticket they meant, not only a
     reference they may not have read.
     """
+    status = ticket.get("status")
     parts = [str(ticket.get("reference") or f"#{ticket.get('id')}"),
              f"P{ticket.get('priority') or '?'}", category_name(ticket, language),
-             name_of(ticket.get("district")), str(ticket.get("status") or "")]
+             name_of(ticket.get("district")), t(f"status.{status}") if status else ""]
     return " · ".join(part for part in parts if part)

@@ -38,6 +38,11 @@ class CallScreen(PantauScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         # ctrl+r before F6-F9: on a narrow footer the F-keys are the ones cut, and
         # they are spelled out in the form itself.
+        # enter moves on at once, when the key arrives (a priority binding), not when
+        # the field gets round to it: what is typed right after it (a fast typist,
+        # or keys arriving in one burst over SSH) lands in the next field.
+        Binding("enter", "next_field", "next field", show=False, id="call.next",
+                priority=True),
         Binding("ctrl+s", "file", "file call", id="call.file", priority=True),
         Binding("ctrl+r", "new_call", "new call", id="call.new", priority=True),
         Binding("f6", "close_call('prank')", "prank", id="call.prank", priority=True),
@@ -94,16 +99,18 @@ class CallScreen(PantauScreen):
 
     # -- moving through the form ----------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
-        if isinstance(event.input, PickInput):
-            event.input.refresh_matches()
         row = _row_of(event.input)
         if row is not None and row.has_class("-invalid"):
             row.remove_class("-invalid")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """enter: next field (a pick field first takes its best match, or stays put)."""
-        if isinstance(event.input, PickInput) and not event.input.take():
-            return
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_field":
+            # In the description, enter is a new line.
+            return isinstance(self.focused, Input)
+        return True
+
+    def action_next_field(self) -> None:
+        """enter: the next field (a pick field writes out its match as it is left)."""
         self.focus_next()
 
     def _body(self) -> dict[str, Any]:
@@ -137,6 +144,8 @@ class CallScreen(PantauScreen):
         self.filed = None
         for row in self.query(".field-row, .field-block"):
             row.remove_class("-invalid")
+        for row in self.query(FieldRow):
+            row.hint(row.hint_text)
         for box in self.query(Input):
             if isinstance(box, PickInput):
                 box.clear_pick()

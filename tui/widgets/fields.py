@@ -1,8 +1,8 @@
 """Form rows for fast keyboard entry: a label that stays visible, the field, a hint.
 
 `PickInput` takes one entry of a known list (districts, categories) from a few
-typed letters: the best match is shown beside the field as it is typed and
-`enter` takes it. It replaces a drop-down that needed enter, arrows or letters,
+typed letters: the best match is shown under the field as it is typed and is
+written out when the field is left. It replaces a drop-down that needed enter, arrows or letters,
 enter and Tab for every pick.
 """
 
@@ -123,6 +123,11 @@ class PickInput(Input):
         self.matches = []
         self.value = ""
 
+    def watch_value(self, value: str) -> None:
+        """Matched as the value changes, here and not on the screen's Changed handler,
+        so leaving the field (queued behind the letters) sees every letter typed."""
+        self.refresh_matches()
+
     def refresh_matches(self) -> None:
         """Recompute the matches for what is typed and say in the row's hint what counts."""
         self.matches = rank(self.value, self.entries())
@@ -138,10 +143,8 @@ class PickInput(Input):
             row.hint("→ " + self.matches[0].label
                      + (f"  ({t('call.pick.also', others=others)})" if others else ""))
 
-    def take(self) -> bool:
-        """`enter`: write out the chosen entry's name; False when nothing matches."""
-        if self.value.strip() and self.chosen is None:
-            return False
-        if self.chosen is not None:
+    def on_blur(self, event: events.Blur) -> None:
+        """Leaving the field writes out the entry that counts, so it reads as taken
+        (after every letter typed before leaving: the blur is queued behind them)."""
+        if self.chosen is not None and self.value != self.chosen.label:
             self.value = self.chosen.label  # ranks the same entry first again
-        return True

@@ -15,11 +15,11 @@ LABELS = {"prio": "col.priority", "ref": "col.reference", "sla": "col.sla",
           "status": "col.status", "category": "col.category", "dept": "col.department",
           "district": "col.district", "age": "col.age", "channel": "col.channel",
           "description": "col.description"}
-FIXED = {"prio": 2, "sla": 6, "status": 8, "dept": 7, "age": 5, "channel": 7}
-MINIMUM = {"category": 12, "district": 10}
+FIXED = {"prio": 2, "sla": 6, "status": 8, "dept": 7, "age": 5}
+MINIMUM = {"category": 12, "district": 10, "channel": 7}
 # Longest names the columns grow to before the description gets the rest.
-CAPS = {"category": 32, "district": 18, "dept": 12, "ref": 16}
-DEFAULT_NATURAL = {"category": 24, "district": 16, "dept": 11, "ref": 14}
+CAPS = {"category": 32, "district": 18, "dept": 12, "ref": 16, "channel": 10}
+DEFAULT_NATURAL = {"category": 24, "district": 16, "dept": 11, "ref": 14, "channel": 7}
 DESCRIPTION_MIN = 20
 PADDING = 2  # DataTable's cell padding, one cell either side
 SCROLLBAR = 2  # kept free for the vertical scrollbar, so no row is ever cut
@@ -28,8 +28,9 @@ SCROLLBAR = 2  # kept free for the vertical scrollbar, so no row is ever cut
 def plan_columns(width: int, natural: dict[str, int] | None = None) -> dict[str, int]:
     """Column key -> width for a table `width` cells wide.
 
-    `natural` holds the longest category, district, department code and reference
-    there are (see `natural_widths`); widths never exceed them, nor CAPS.
+    `natural` holds the longest category, district, department code, reference and
+    channel there are (see `natural_widths`, and TicketTable.replan for the last
+    two); widths never exceed them, nor CAPS.
     """
     want = {**DEFAULT_NATURAL, **(natural or {})}
     want = {key: max(1, min(value, CAPS.get(key, value))) for key, value in want.items()}
@@ -43,6 +44,7 @@ def plan_columns(width: int, natural: dict[str, int] | None = None) -> dict[str,
         left -= extra
 
     grow("district", min(12, want["district"]))
+    grow("channel", want["channel"])  # a cut channel reads as nothing; a cut category still reads
     grow("category", min(18, want["category"]))
     grow("district", min(14, want["district"]))
     if left >= want["ref"] + PADDING:

@@ -129,7 +129,9 @@ class TicketTable(DataTable[Any]):
         natural = self.natural() if self.natural is not None else {}
         refs = [len(str(tk.get("reference") or "")) for tk in self.shown.values()]
         if refs:
-            natural = {**natural, "ref": max(refs)}
+            channels = {str(tk.get("channel") or "") for tk in self.shown.values()}
+            natural = {**natural, "ref": max(refs),
+                       "channel": max(len(t(f"channel_short.{c}")) for c in channels)}
         plan = plan_columns(self.size.width or 80, natural)
         if list(plan) != list(self.plan):
             self._rebuild(plan)
@@ -188,9 +190,13 @@ class TicketTable(DataTable[Any]):
             cells["description"] = lines[0] if lines else ""
         cells = {key: cells[key] for key in self.plan}
         if int(ticket["id"]) in self.leaving:
-            # Dimmed and struck through, the status marked: still the ticket the keys
-            # act on, visibly no longer part of this view.
-            cells["status"] = Text(LEAVING_MARK) + cells["status"]
+            # Dimmed and struck through, marked in place of the P of its priority (no
+            # column to widen): still the ticket the keys act on, visibly no longer
+            # part of this view.
+            prio_cell = cells["prio"]
+            marked = UrgencyCell(LEAVING_MARK + prio_cell.plain[1:], style=prio_cell.style)
+            marked.urgency = prio_cell.urgency
+            cells["prio"] = marked
             leaving = self._style("leaving")
             for column, value in cells.items():
                 text = value if isinstance(value, Text) else Text(str(value))
