@@ -53,7 +53,7 @@ class CameraTile(Static):
         elif health.get("online"):
             status = f"[$success]{t('wallterm.camera_online')}[/] {health.get('fps', 0):.0f} fps"
         else:
-            status = f"[$text-muted]○ {state}[/]"
+            status = f"[$text-muted]○ {t('camera_state.' + str(state))}[/]"
         body: Text | str
         if self.image is not None and not offline:
             body = self.image

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Label, Static
 
+from lang import keys
 from tui.client import ApiError
 from tui.i18n import t
 from tui.roles import SUPERVISORS
@@ -40,9 +41,11 @@ class CameraTile(Static, can_focus=True):
         fps = health.get("fps")
         if health.get("online") and fps:
             state = f"{fps:.0f} fps"
+        elif f"camera_state.{state}" in keys():
+            state = t(f"camera_state.{state}")
         title = escape(f"{cam.get('name', cam.get('id'))} · {state}"[:THUMB_W])
         if self.picture is None:
-            self.update(title + "\n" * (THUMB_H // 2) + "   (no picture)")
+            self.update(title + "\n" * (THUMB_H // 2) + "   " + t("cameras.no_picture"))
             return
         from rich.console import Group
         from rich.text import Text
