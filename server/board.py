@@ -94,25 +94,28 @@ async def board() -> dict[str, Any]:
     }
 
 
-_SUMMARY = """
+# Overdue as the SLA board and the queue judge it (sla.state_sql): a deadline
+# still running and past, so a dispatched emergency is not counted.
+_SUMMARY = f"""
 SELECT
   count(*) FILTER (WHERE status NOT IN ('resolved','closed','rejected','merged')) AS open,
   count(*) FILTER (WHERE status = 'new') AS new,
   count(*) FILTER (WHERE status NOT IN ('resolved','closed','rejected','merged')
                    AND priority = 1) AS p1,
-  count(*) FILTER (WHERE status NOT IN ('resolved','closed','rejected','merged')
-                   AND resolve_due_at < now()) AS overdue
-FROM tickets
+  count(*) FILTER (WHERE {state_sql('breached')}) AS overdue
+FROM tickets t
 """
 
 
 async def wall_summary(pool: Any) -> dict[str, Any]:
-    """Queue counters and active alarms for the wall's strip, in the wall's view
-    (server/visibility.py), for operators too: it is what the wall shows."""
+    """Queue counters, active alarms and the shift's staffing for the wall's strip,
+    in the wall's view (server/visibility.py), for operators too: it is what the
+    wall shows."""
     counts = await pool.fetchrow(_SUMMARY)
     alarms = await list_alarms(connections.get("default"), include_closed=False, limit=20)
     return visibility.wall_summary(
-        {k: int(counts[k]) for k in ("open", "new", "p1", "overdue")}, alarms)
+        {k: int(counts[k]) for k in ("open", "new", "p1", "overdue")}, alarms,
+        await current())
 
 
 async def snapshot_for(principal: Principal, pool: Any) -> dict[str, Any]:

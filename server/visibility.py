@@ -53,6 +53,10 @@ WALL_ALARM_CLOSED = ("id", "status", "district_id", "raised_at", "acknowledged_a
                      "dispatched_at", "resolved_at", "escalation_level", "ticket_reference")
 WALL_NEAREST_CAMERA = ("code", "name", "distance_m")
 
+# The shift as the wall page's strip shows it: is the room below its minimums?
+WALL_STRIP_SHIFT = ("template", "name", "day", "status", "shortfall", "understaffed",
+                    "understaffed_since")
+
 WALL_CAMERA = ("id", "code", "name", "district", "lat", "lon", "source_kind", "enabled",
                "whep", "snapshot")
 WALL_CAMERA_HEALTH = ("state", "online", "fps", "bitrate", "last_frame_at", "profile")
@@ -106,10 +110,12 @@ def wall_board(board: dict[str, Any]) -> dict[str, Any]:
             "alarms": wall_alarms(board["alarms"]), "shift": shift}
 
 
-def wall_summary(queue: dict[str, int], alarms: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The wall page's strip: queue counters and the active alarms."""
+def wall_summary(queue: dict[str, int], alarms: Iterable[dict[str, Any]],
+                 shift: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The wall page's strip: queue counters, the active alarms, the shift's staffing."""
     return {"queue": dict(queue), "alarms": [wall_alarm(a) for a in alarms
-                                             if a.get("status") in OPEN_ALARM]}
+                                             if a.get("status") in OPEN_ALARM],
+            "shift": _keep(shift, WALL_STRIP_SHIFT)}
 
 
 def wall_camera(camera: dict[str, Any]) -> dict[str, Any]:

@@ -534,7 +534,7 @@ async def test_a_wall_replaying_from_zero_gets_a_snapshot_and_eight_do_not_slow_
             assert frame["reason"] == "replay_window"
             assert frame["last_id"] >= LOG_EVENTS
             assert set(frame["snapshot"]) == {"board", "summary"}
-            assert set(frame["snapshot"]["summary"]) == {"queue", "alarms"}
+            assert set(frame["snapshot"]["summary"]) == {"queue", "alarms", "shift"}
             assert_wall_safe("resync snapshot", frame["snapshot"])
 
             # The stream goes on after the snapshot: a new event arrives live.

@@ -278,3 +278,63 @@ async def test_rotating_monitor_pages_through_its_cameras(
     await wait_for(page, lambda ts: all(t["frames"] > 0 and t["width"] == 640 for t in ts),
                    7, "second page plays")
     print(f"second page playing {time.monotonic() - t0:.1f}s after it was shown")
+
+
+async def test_wall_shows_understaffing_and_greys_its_counters_while_disconnected(
+        db_url: str) -> None:
+    """The strip says when the open shift is below its minimums (as the console and
+    wall-term do), and while the event stream is down its figures are greyed and
+    say since when they were not updated; both clear by themselves."""
+    srv = await start_app(db_url)
+    port = srv.port
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pool = srv.app[pool_key]
+            monitor_id = await pool.fetchval("SELECT id FROM monitors WHERE code = 'pusat-kota'")
+            page = await wall_page(chromium, srv, monitor_id, "pusat-kota")
+            await page.wait_for_function(
+                "() => document.getElementById('c-open').textContent !== '–'", timeout=10_000)
+            assert await page.is_hidden("#staffing") and await page.is_hidden("#stale")
+
+            base = str(srv.make_url("")).rstrip("/")
+            async with aiohttp.ClientSession() as s:
+                async with s.post(f"{base}/api/auth/login", json={
+                        "username": "supervisor", "password": "pantau-demo"}) as r:
+                    auth = {"Authorization": f"Bearer {(await r.json())['token']}"}
+                async with s.get(f"{base}/api/shifts/current", headers=auth) as r:
+                    shift = await r.json()
+                # Opened with nobody checked in yet: every role is short.
+                async with s.post(f"{base}/api/shifts/{shift['id']}/open", json={},
+                                  headers=auth) as r:
+                    assert r.status == 200, await r.text()
+                async with s.get(f"{base}/api/board", headers=auth) as r:
+                    short = (await r.json())["shift"]["shortfall"]
+            assert short["call_center"] >= 15
+            await page.wait_for_selector("#staffing:not(.hidden)", timeout=5000)
+            text = await page.inner_text("#staffing")
+            assert "KURANG PERSONEL" in text
+            assert f"call center −{short['call_center']}" in text
+            assert f"polisi −{short['police']}" in text
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "wall-understaffed.png"))
+            await page.reload()  # and from the first frame after a reload
+            await page.wait_for_selector("#staffing:not(.hidden)", timeout=10_000)
+
+            await srv.close()
+            await page.wait_for_selector("#stale:not(.hidden)", timeout=5000)
+            assert "tidak terbarui sejak" in await page.inner_text("#stale")
+            assert "stale" in (await page.get_attribute("#strip", "class") or "")
+            opacity = await page.evaluate(
+                "() => Number(getComputedStyle(document.getElementById('counters')).opacity)")
+            assert opacity < 0.6
+            await page.screenshot(path=str(ARTIFACTS / "wall-stale.png"))
+
+            srv = await start_app(db_url, port=port)
+            await page.wait_for_selector("#stale", state="hidden", timeout=15_000)
+            assert "stale" not in (await page.get_attribute("#strip", "class") or "")
+            assert not await page.is_hidden("#staffing")
+            await page.context.close()
+        finally:
+            await chromium.close()
+            await srv.close()

@@ -15,7 +15,7 @@ const $ = (id) => document.getElementById(id);
 const wall = {
   me: null, monitor: null, cameras: new Map(), tiles: [], popupTiles: [],
   lastEventId: null, ws: null, page: 0, rotateTimer: null, zoomed: null, selected: 0,
-  alarms: new Map(), stopped: false,
+  alarms: new Map(), stopped: false, staleSince: null,
 };
 window.pantauWall = wall;  // for the tests and for debugging on the kiosk
 
@@ -302,12 +302,14 @@ function refreshSummarySoon() {
 
 async function loadSummary() {
   const resp = await api("/api/wall/summary");
-  if (!resp) return;
+  if (!resp) { markStale(); return; }
   await applySummary(await resp.json());
 }
 
 async function applySummary(s) {
   for (const k of ["open", "new", "p1", "overdue"]) $(`c-${k}`).textContent = s.queue[k];
+  renderStaffing(s.shift);
+  if (wall.ws && wall.ws.readyState === WebSocket.OPEN) markFresh();
   const seen = new Set();
   for (const a of s.alarms) {
     seen.add(a.id);
@@ -323,6 +325,38 @@ function missingCameras(alarm) {
   if (!wall.monitor || !wall.monitor.show_alarms) return false;
   const known = new Set([...wall.cameras.values()].map((c) => c.code));
   return (alarm.nearest_cameras || []).some((c) => !known.has(c.code));
+}
+
+// The shift below its minimums, as the console and wall-term say it.
+function renderStaffing(shift) {
+  const el = $("staffing");
+  if (!shift || shift.status !== "open" || !shift.understaffed) {
+    el.textContent = "";
+    el.classList.add("hidden");
+    return;
+  }
+  const short = Object.entries(shift.shortfall || {}).sort()
+    .map(([role, n]) => `${tr("role." + role)} −${n}`).join(", ");
+  el.textContent = tr("understaffed", { detail: short || "?" });
+  el.classList.remove("hidden");
+}
+
+// While the event stream is down (or the counters could not be fetched) what the
+// strip shows may be out of date: grey it and say since when, until fresh again.
+function markStale() {
+  if (wall.staleSince === null) wall.staleSince = new Date();
+  const since = wall.staleSince.toLocaleTimeString(locale(),
+    { timeZone: "Asia/Jakarta", hour: "2-digit", minute: "2-digit", hour12: false });
+  $("strip").classList.add("stale");
+  $("stale").textContent = tr("stale_since", { time: since });
+  $("stale").classList.remove("hidden");
+}
+
+function markFresh() {
+  wall.staleSince = null;
+  $("strip").classList.remove("stale");
+  $("stale").textContent = "";
+  $("stale").classList.add("hidden");
 }
 
 function renderAlarms() {
@@ -396,6 +430,7 @@ function connectEvents() {
   };
   ws.onclose = () => {
     $("link").classList.add("down");
+    if (!wall.stopped) markStale();
     if (wall.ws !== ws || wall.stopped) return;
     setTimeout(async () => {
       if (await checkCredential()) connectEvents();
@@ -442,7 +477,7 @@ function onEvent(e) {
       renderAlarms();
     }
     refreshSummarySoon();
-  } else if (kind.startsWith("ticket.")) {
+  } else if (kind.startsWith("ticket.") || kind.startsWith("shift.")) {
     refreshSummarySoon();
   }
 }
@@ -600,5 +635,9 @@ setInterval(() => {
   const now = performance.now();
   for (const t of [...wall.tiles, ...wall.popupTiles]) t.check(now);
 }, 1000);
+// Connected, but the last fetch of the counters failed (the database away): retry.
+setInterval(() => {
+  if (wall.staleSince && wall.ws && wall.ws.readyState === WebSocket.OPEN) loadSummary();
+}, 10000);
 tickClock();
 boot();
