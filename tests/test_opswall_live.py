@@ -143,3 +143,65 @@ async def test_a_paired_wall_may_open_it_department_staff_may_not(api: Api,
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(lambda: app.state.live and app.board_loads, pilot=pilot)
         assert "OPEN" in _text(app.query_one(CountersPanel))
+
+
+async def test_latest_events_show_what_happened_before_the_wall_started(api: Api) -> None:
+    """The ticker starts with the recent history, then follows the stream from
+    exactly where it ends: nothing twice, nothing missed."""
+    operator = await api.login("operator")
+    status, before = await api.post("/api/tickets", {
+        "channel": "cctv", "category": "kebakaran", "priority": 1,
+        "description": "Asap dari gudang", "district": "andir"}, token=operator)
+    assert status == 201, before
+    status, recent = await api.get("/api/events/recent?limit=5&kinds=ticket.", token=operator)
+    assert status == 200 and recent["items"][-1]["payload"]["reference"] == before["reference"]
+    assert all(e["kind"].startswith("ticket.") for e in recent["items"])
+    assert recent["last_id"] >= recent["items"][-1]["id"]
+    app, _ = await _wall(api.base, operator)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_for(lambda: app.state.live and app.history_loaded, pilot=pilot)
+        def line_of(ref: str) -> int:
+            texts = [t.text for t in app.state.ticker]
+            return next(k for k, text in enumerate(texts) if ref in text)
+
+        assert app.state.ticker[line_of(before["reference"])].kind == "ticket.created"
+        status, after = await api.post("/api/tickets", {
+            "channel": "cctv", "category": "banjir", "description": "Genangan",
+            "district": "andir"}, token=operator)
+        assert status == 201
+        await wait_for(lambda: any(after["reference"] in t.text for t in app.state.ticker),
+                       pilot=pilot, timeout=2.0)
+        assert line_of(after["reference"]) < line_of(before["reference"])  # newest first
+        ids = [t.event_id for t in app.state.ticker]
+        assert len(ids) == len(set(ids))  # nothing twice
+
+
+async def test_recent_events_are_bounded_and_shaped_for_who_asks(api: Api, db_url: str) -> None:
+    operator = await api.login("operator")
+    for bad in ("0", "101", "x", "-1"):
+        status, body = await api.get(f"/api/events/recent?limit={bad}", token=operator)
+        assert status == 400 and body["fields"] == {"limit": "1..100"}
+    status, _ = await api.get("/api/events/recent?kinds=ticket.%00", token=operator)
+    assert status == 400
+    status, _ = await api.get("/api/events/recent")
+    assert status == 401
+    staff = await api.login("dsdabm.staff")
+    status, body = await api.get("/api/events/recent?limit=100", token=staff)
+    assert status == 200
+    conn = await asyncpg.connect(db_url)
+    dept_id = await conn.fetchval("SELECT id FROM departments WHERE code = 'dsdabm'")
+    await conn.close()
+    assert body["items"] and all(e["department_id"] == dept_id for e in body["items"])
+
+
+async def test_sla_board_at_200x50_shows_every_department(api: Api) -> None:
+    app, _ = await _wall(api.base, await api.login("operator"))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_for(lambda: app.state.live and app.board_loads, pilot=pilot)
+        await pilot.pause()
+        app.redraw()
+        shown = _text(app.query_one("#sla"))
+        codes = [d["code"] for d in app.state.board["sla"]]  # type: ignore[index]
+        assert len(codes) == 12
+        assert all(code.upper() in shown for code in codes), shown
+        assert "more departments" not in shown

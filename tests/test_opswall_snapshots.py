@@ -14,6 +14,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from db.seed import city
 from tui.client import ApiClient
 from tui.opswall.app import OpsWallApp
 
@@ -88,10 +89,18 @@ def _picture(seed: int) -> bytes:
     return out.getvalue()
 
 
+# The demo city's twelve departments, the most urgent first, as /api/board sorts them.
+EVERY_DEPARTMENT = [
+    {"code": code, "name": name, "name_en": name_en, "open": 20 - k,
+     "overdue": max(0, 3 - k), "due_within_hour": 1 if k % 4 == 0 else 0}
+    for k, (code, name, name_en, *_policy) in enumerate(city.DEPARTMENTS)]
+
+
 class FixedWall(OpsWallApp):
-    def __init__(self, language: str = "en") -> None:
+    def __init__(self, language: str = "en", board: dict[str, Any] | None = None) -> None:
         super().__init__(ApiClient("http://127.0.0.1:9"), rotate_seconds=3600,
                          clock=lambda: NOW, language=language)
+        self.fixed_board = board or BOARD
 
     def follow_events(self) -> None:  # type: ignore[override]
         self.state.set_live(True, NOW)
@@ -100,7 +109,7 @@ class FixedWall(OpsWallApp):
                               "subject": {"type": kind.split(".")[0], "id": "1"}})
 
     def load_board(self) -> None:  # type: ignore[override]
-        self.state.set_board(BOARD, NOW)
+        self.state.set_board(self.fixed_board, NOW)
         self.redraw()
 
     def refresh_cameras(self) -> None:  # type: ignore[override]
@@ -127,6 +136,11 @@ def test_wall_at_200x60(snap_compare: Any) -> None:
 def test_wall_in_indonesian_at_200x60(snap_compare: Any) -> None:
     """The language of the signed-in person (or the wall's monitor), from the first frame."""
     assert snap_compare(FixedWall(language="id"), terminal_size=(200, 60), run_before=settle)
+
+
+def test_wall_at_200x50_shows_every_department(snap_compare: Any) -> None:
+    assert snap_compare(FixedWall(board={**BOARD, "sla": EVERY_DEPARTMENT}),
+                        terminal_size=(200, 50), run_before=settle)
 
 
 def test_wall_at_80x24_second_page(snap_compare: Any) -> None:

@@ -260,7 +260,8 @@ async def _wall_rest(api: Api, token: str) -> dict[str, Any]:
     """Every REST surface a wall reads, as the wall."""
     got: dict[str, Any] = {}
     for path in ("/api/alarms", "/api/alarms?all=1", "/api/board", "/api/wall/summary",
-                 "/api/monitors/main", "/api/cameras", "/api/wall/me"):
+                 "/api/monitors/main", "/api/cameras", "/api/wall/me",
+                 "/api/events/recent?limit=100"):
         status, body = await api.get(path, token=token)
         assert status == 200, (path, body)
         got[path] = body
@@ -345,8 +346,12 @@ async def test_walls_never_receive_phones_notes_staff_or_reporters_and_forget_re
         "resolved_at", "escalation_level", "ticket_reference"}
     assert CLOSED_OWNER not in json.dumps(replayed)
     assert any(f.get("subject", {}).get("id") == str(first) for f in replayed)
-    for path in ("/api/alarms?all=1", "/api/board", "/api/wall/summary", "/api/alarms"):
+    for path in ("/api/alarms?all=1", "/api/board", "/api/wall/summary", "/api/alarms",
+                 "/api/events/recent?limit=100"):
         assert CLOSED_OWNER not in json.dumps(rest[path]), path
+    recent = rest["/api/events/recent?limit=100"]["items"]
+    assert recent and all(e["actor"] == "" for e in recent)
+    assert any(e["kind"] == "alarm.resolved" for e in recent)
     # Operators keep the whole alarm.
     status, full = await api.get(f"/api/alarms/{first}", token=staff)
     assert full["dispatch_note"].startswith("hubungi") and full["resolved_by"] == STAFF

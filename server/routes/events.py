@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import weakref
@@ -86,6 +87,49 @@ async def event_stream(request: web.Request) -> web.WebSocketResponse:
             await sender
         hub.unsubscribe(sub)
     return ws
+
+
+RECENT_MAX = 100
+# How far back /api/events/recent looks for events the caller may see (ids), and
+# how many rows it reads at most: bounded work per call, whoever calls.
+RECENT_WINDOW = 5000
+RECENT_ROWS = 500
+# One snapshot: every id up to `last` is committed and visible (ids are drawn at
+# commit, in order), so following the stream from `last` leaves no gap.
+_RECENT = f"""
+WITH top AS (SELECT COALESCE(max(id), 0) AS last FROM events)
+SELECT top.last, e.* FROM top LEFT JOIN LATERAL (
+    SELECT {event_log.COLUMNS} FROM events
+    WHERE id > top.last - $1 AND ($2::text[] IS NULL OR kind LIKE ANY ($2::text[]))
+    ORDER BY id DESC LIMIT $3) e ON true
+"""
+
+
+@routes.get("/api/events/recent")
+@requires(kinds=("person", "wall"))
+async def recent_events(request: web.Request) -> web.Response:
+    """The latest events the caller may see, oldest first, shaped exactly as the
+    stream sends them, and the id to follow the stream from (`?since=`): a
+    screen that starts now can show what happened just before it started."""
+    principal = principal_of(request)
+    raw = request.query.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= RECENT_MAX:
+        raise bad_request(f"limit must be 1..{RECENT_MAX}", {"limit": f"1..{RECENT_MAX}"})
+    prefixes = [k for k in request.query.get("kinds", "").split(",") if k]
+    if len(prefixes) > 20 or not all(re.fullmatch(r"[a-z_]{1,30}\.?", k) for k in prefixes):
+        raise bad_request("kinds: comma-separated kind prefixes such as ticket.,alarm.",
+                          {"kinds": "invalid"})
+    pool = request.app[pool_key]
+    rows = await pool.fetch(_RECENT, RECENT_WINDOW, [f"{k}%" for k in prefixes] or None,
+                            RECENT_ROWS)
+    last = int(rows[0]["last"])
+    page = [EventRecord.from_row(r) for r in reversed(rows) if r["id"] is not None]
+    closed = await _closed_alarms(pool, page) if principal.kind == "wall" else set()
+    visible = [e for e in page if may_see(principal, e)][-int(raw):]
+    items = [json.loads(wire_for(principal, e, closed)) for e in visible]
+    for item in items:
+        item.pop("type", None)
+    return web.json_response({"items": items, "last_id": last})
 
 
 _STILL_VALID = """

@@ -17,7 +17,7 @@ from tui import i18n
 from tui.client import ApiClient, ApiError, EventStream, StreamState, StreamStatus
 from tui.i18n import t
 from tui.opswall.cameras import CameraGrid
-from tui.opswall.layout import PANELS, pages_for, size_class
+from tui.opswall.layout import PANELS, pages_for, size_class, tall
 from tui.opswall.panels import (
     AlarmBanner,
     AlarmsPanel,
@@ -29,10 +29,11 @@ from tui.opswall.panels import (
     TickerPanel,
     utcnow,
 )
-from tui.opswall.state import WallState
+from tui.opswall.state import TICKER_KINDS, WallState
 
 BOARD_DEBOUNCE = 0.3
 CAMERA_REFRESH = 5.0
+HISTORY = 50  # events shown from before the wall started
 
 
 class OpsWallApp(App[None]):
@@ -63,6 +64,7 @@ class OpsWallApp(App[None]):
         self.stream: EventStream | None = None
         self._board_due: Timer | None = None
         self.board_loads = 0
+        self.history_loaded = False
 
     # -- layout -------------------------------------------------------------------
 
@@ -94,6 +96,7 @@ class OpsWallApp(App[None]):
         self.query_one("#leftcol").display = bool(shown & {"alarms", "sla"})
         for cls in ("small", "medium", "large"):
             self.screen.set_class(cls == size_class(self.size.width, self.size.height), cls)
+        self.screen.set_class(tall(self.size.height), "tall")
         self.call_after_refresh(self._after_layout)
 
     def _after_layout(self) -> None:
@@ -153,9 +156,28 @@ class OpsWallApp(App[None]):
 
     @work(exclusive=True, exit_on_error=False, group="stream")
     async def follow_events(self) -> None:
+        """The latest events first (so the ticker shows what happened before the
+        wall started), then the stream from exactly where they end."""
+        since = await self.load_history()
         self.stream = EventStream(self.client, self.handle_frame, self.on_stream_status,
-                                  on_resync=self.on_resync)
+                                  since=since, on_resync=self.on_resync)
         await self.stream.run()
+
+    async def load_history(self) -> int | None:
+        """Fill the ticker from GET /api/events/recent; the id to follow from."""
+        try:
+            body = await self.client.get("/api/events/recent", limit=HISTORY,
+                                         kinds=",".join(TICKER_KINDS))
+        except ApiError:
+            return None  # unreachable: the stream retries, and history follows once live
+        self.state.add_history(list(body.get("items") or []))
+        self.history_loaded = True
+        self.redraw()
+        return int(body["last_id"])
+
+    @work(exclusive=True, exit_on_error=False, group="history")
+    async def load_history_late(self) -> None:
+        await self.load_history()
 
     def on_resync(self, frame: dict[str, Any]) -> None:
         """Away too long for a replay: the frame carries the board as it is now (an
@@ -182,6 +204,8 @@ class OpsWallApp(App[None]):
         self.state.set_live(status.state == StreamState.LIVE, self.clock())
         if self.state.live and not was_live:
             self.schedule_board()  # caught up after a reconnect: refresh the counters
+            if not self.history_loaded:
+                self.load_history_late()
         if status.state == StreamState.SIGNED_OUT:
             self.notify(t("wallterm.signed_out"), severity="error", timeout=30)
         self.redraw()

@@ -18,6 +18,11 @@ def size_class(width: int, height: int) -> str:
     return "large"
 
 
+def tall(height: int) -> bool:
+    """Enough lines that the camera pictures may take two thirds of what is left."""
+    return height >= 60
+
+
 def pages_for(width: int, height: int) -> list[frozenset[str]]:
     size = size_class(width, height)
     if size == "small":

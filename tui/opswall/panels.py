@@ -99,21 +99,62 @@ class AlarmsPanel(Panel):
 
 
 class SlaPanel(Panel):
+    """Every department's open, overdue and due-within-the-hour tickets, most urgent
+    first, in as many columns as the width allows; when even that does not fit,
+    the last line says how many departments (and overdue tickets) are not shown."""
+
+    CODE = 11  # POLRESTABES
+    FIGURES = 5 + 8 + 5  # open, overdue, <1h
+    MIN_NAME = 20
+    GAP = 3
+
     def render_markup(self, state: WallState, now: datetime) -> str:
         if state.board is None:
             return t("wallterm.loading")
-        rows = state.board["sla"]
-        lines = [f"[b]{t('wallterm.col.department'):<28} {t('wallterm.col.open'):>5} "
-                 f"{t('wallterm.col.overdue'):>8} {t('wallterm.col.within_hour'):>5}[/b]"]
-        for r in rows[: max(1, (self.size.height or 14) - 3)]:
-            name = escape(str((r.get("name_en") if language() == "en" else r.get("name"))
-                              or r["code"]))[:28]
-            over = r["overdue"]
-            soon = r["due_within_hour"]
-            over_s = f"[$error]{over:>8}[/]" if over else f"{over:>8}"
-            soon_s = f"[$warning]{soon:>5}[/]" if soon else f"{soon:>5}"
-            lines.append(f"{name:<28} {r['open']:>5} {over_s} {soon_s}")
+        rows = list(state.board["sla"])
+        width = self.content_size.width or 60
+        height = max(2, self.content_size.height or 12)
+        cell_min = self.CODE + 1 + self.MIN_NAME + self.FIGURES
+        cols = max(1, min(len(rows), (width + self.GAP) // (cell_min + self.GAP)))
+        cell = (width - self.GAP * (cols - 1)) // cols
+        longest = max((len(_name(r)) for r in rows), default=8)
+        name_w = max(8, min(longest + 1, cell - self.CODE - 1 - self.FIGURES))
+        per_col = height - 1  # under the header
+        fits = cols * per_col
+        cells = [self._cell(r, name_w) for r in rows]
+        if len(rows) > fits:
+            hidden = rows[fits - 1:]
+            over = sum(r["overdue"] for r in hidden)
+            more = (t("wallterm.more_departments", n=len(hidden), overdue=f"[$error]{over}[/]")
+                    if over else t("wallterm.more_departments_none", n=len(hidden)))
+            cells = [*cells[:fits - 1], more]
+        head = (f"[b]{t('wallterm.col.department'):<{self.CODE + 1 + name_w}}"
+                f"{t('wallterm.col.open'):>5}{t('wallterm.col.overdue'):>8}"
+                f"{t('wallterm.col.within_hour'):>5}[/b]")
+        used = max(1, min(cols, -(-len(cells) // per_col)))
+        lines = [(" " * self.GAP).join([head] * used)]
+        # Column-major: the most urgent read down the first column.
+        for k in range(min(per_col, len(cells))):
+            parts = [cells[c * per_col + k] for c in range(cols) if c * per_col + k < len(cells)]
+            lines.append((" " * self.GAP).join(parts))
         return "\n".join(lines)
+
+    def _cell(self, r: dict[str, Any], name_w: int) -> str:
+        name = _name(r)
+        if len(name) > name_w:
+            name = name[:name_w - 1] + "…"
+        code = str(r["code"]).upper()[:self.CODE]
+        over, soon = r["overdue"], r["due_within_hour"]
+        over_s = f"[$error]{over:>8}[/]" if over else f"{over:>8}"
+        soon_s = f"[$warning]{soon:>5}[/]" if soon else f"{soon:>5}"
+        return (f"[b]{escape(code):<{self.CODE}}[/b] {escape(name):<{name_w}}"
+                f"{r['open']:>5}{over_s}{soon_s}")
+
+
+def _name(department: dict[str, Any]) -> str:
+    """A department's name in the wall's language."""
+    name = department.get("name_en") if language() == "en" else department.get("name")
+    return str(name or department.get("code") or "")
 
 
 class ShiftPanel(Panel):

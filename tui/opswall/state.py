@@ -18,6 +18,8 @@ OPEN_ALARM = ("raised", "acknowledged", "dispatched")
 # Event kinds after which the board's counters may be out of date.
 BOARD_KINDS = ("ticket.", "alarm.", "shift.", "camera.")
 TICKER_SIZE = 200
+# Event kinds the ticker has words for (ticker_text): what to ask the recent history for.
+TICKER_KINDS = ("ticket.", "alarm.", "camera.", "shift.")
 
 
 @dataclass
@@ -25,6 +27,7 @@ class TickerLine:
     at: datetime
     kind: str
     text: str
+    event_id: int = 0
 
 
 @dataclass
@@ -64,10 +67,27 @@ class WallState:
                 self.alarms.pop(int(alarm["id"]), None)
         if kind in ("camera.online", "camera.offline"):
             self._camera_health(str((frame.get("subject") or {}).get("id", "")), kind, payload)
+        self._tick(frame)
+        return kind.startswith(BOARD_KINDS)
+
+    def add_history(self, frames: list[dict[str, Any]]) -> None:
+        """Events from before the wall started (oldest first): ticker lines only,
+        since the board already holds their effect. An event the stream also
+        delivered is shown once."""
+        for frame in frames:
+            self._tick(frame)
+        if frames:
+            unique = {line.event_id or id(line): line for line in self.ticker}
+            ordered = sorted(unique.values(), key=lambda t: (t.at, t.event_id), reverse=True)
+            self.ticker = deque(ordered, maxlen=TICKER_SIZE)
+
+    def _tick(self, frame: dict[str, Any]) -> None:
+        kind = str(frame.get("kind", ""))
+        payload = frame.get("payload") or {}
         line = ticker_text(kind, payload, self._camera_name(frame), str(frame.get("actor") or ""))
         if line is not None:
-            self.ticker.appendleft(TickerLine(_at(frame), kind, line))
-        return kind.startswith(BOARD_KINDS)
+            self.ticker.appendleft(TickerLine(_at(frame), kind, line,
+                                              int(frame.get("id") or 0)))
 
     def _camera_name(self, frame: dict[str, Any]) -> str:
         subject = frame.get("subject") or {}
@@ -115,7 +135,7 @@ def ticker_text(kind: str, payload: Any, camera: str = "", actor: str = "") -> s
     None for events the room does not need to see."""
     if not isinstance(payload, dict) or kind in TICKER_SKIP:
         return None
-    if not kind.startswith(("ticket.", "alarm.", "camera.", "shift.")):
+    if not kind.startswith(TICKER_KINDS):
         return None
     subject = ""
     if kind.startswith("ticket."):
