@@ -9,6 +9,11 @@ through `runuser`, and the cluster lives where that user can reach it.
 The cluster listens on 127.0.0.1 only, on a port chosen once and remembered, and
 requires a password (SCRAM) generated at creation and kept in a file only the
 owner can read: "private" means other local users cannot connect either.
+
+Two roles: `pantau`, the cluster's superuser, which only creates the database
+and the app's role; and `pantau_app`, which owns the database and its schema and
+nothing more (db/roles.py): what migrations and the server connect as. A cluster
+made before the app role existed is upgraded on its next start.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ PG_BIN_CANDIDATES = (
 )
 SERVER_USER = "postgres"
 DB_NAME = "pantau"
-DB_USER = "pantau"
+DB_USER = "pantau"  # the cluster's superuser (initdb's bootstrap user)
+APP_USER = "pantau_app"  # owns the database and its schema, nothing more
 
 INSTALL_HINT = (
     "no PostgreSQL server binaries found; install them with "
@@ -209,8 +215,10 @@ class EmbeddedPostgres:
         return int(self._load_secrets()["port"])  # type: ignore[call-overload]
 
     def url(self) -> str:
+        """The app's DATABASE_URL: the schema owner, not the superuser."""
         data = self._load_secrets()
-        return f"postgres://{DB_USER}:{data['password']}@127.0.0.1:{data['port']}/{DB_NAME}"
+        return (f"postgres://{APP_USER}:{data['app_password']}@127.0.0.1:{data['port']}"
+                f"/{DB_NAME}")
 
     def admin_url(self, database: str = "postgres") -> str:
         data = self._load_secrets()
@@ -226,7 +234,8 @@ class EmbeddedPostgres:
     # -- lifecycle ----------------------------------------------------------------
 
     def init(self) -> None:
-        """Create the cluster once: a superuser `pantau` with a random password."""
+        """Create the cluster once: a superuser `pantau` with a random password (the
+        app's role and database are made by `start`)."""
         if self.initialised:
             return
         pg_bin = find_pg_bin()
@@ -282,17 +291,33 @@ class EmbeddedPostgres:
         return self.url()
 
     def _ensure_database(self) -> None:
-        """Create the application database on first start (the superuser owns it)."""
+        """Make sure of the app's role and database on every start: create them on
+        first start, and upgrade a cluster from before the app role (its database
+        and tables owned by the superuser) by handing them to the app role."""
 
         import asyncpg  # type: ignore[import-untyped]
+
+        from db.roles import ensure_owner_role, hand_over
+
+        data = self._load_secrets()
+        if "app_password" not in data:
+            data["app_password"] = secrets.token_urlsafe(24)
+            self._save_secrets(data)
 
         async def ensure() -> None:
             conn = await asyncpg.connect(self.admin_url("postgres"))
             try:
+                await ensure_owner_role(conn, APP_USER, str(data["app_password"]))
                 exists = await conn.fetchval(
                     "SELECT 1 FROM pg_database WHERE datname = $1", DB_NAME)
                 if not exists:
-                    await conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+                    await conn.execute(f'CREATE DATABASE "{DB_NAME}" OWNER "{APP_USER}"')
+            finally:
+                await conn.close()
+            conn = await asyncpg.connect(self.admin_url(DB_NAME))
+            try:
+                async with conn.transaction():
+                    await hand_over(conn, APP_USER)
             finally:
                 await conn.close()
 

@@ -15,6 +15,7 @@ is rotated without a moment in which devices fail (`pantau secrets rotate-key`).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from db.embedded import default_data_dir
+
+log = logging.getLogger("pantau.vault")
 
 KEY_ENV = "PANTAU_SECRET_KEY"
 KEY_FILE = "secret-key"
@@ -131,6 +134,10 @@ def _write_new(path: Path) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(new_key() + "\n")
+        # Said out loud: on a host whose data directory does not persist (a
+        # container's release phase) this key would be lost with every secret it seals.
+        log.warning("made a new server key in %s: back it up apart from the database, or "
+                    "set %s instead where the data directory does not persist", path, KEY_ENV)
 
 
 def write_key_file(keys: tuple[str, ...]) -> Path:

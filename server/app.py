@@ -12,6 +12,7 @@ import asyncpg  # type: ignore[import-untyped]
 from aiohttp import WSCloseCode, web
 
 from db.orm import close_orm, init_orm, keep_session
+from db.roles import superuser_warning
 from server.alarms.scheduler import setup_alarms
 from server.browser import hide_server_banner, security_headers
 from server.errors import error_middleware
@@ -40,6 +41,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[pool_key] = await asyncpg.create_pool(
         settings.database_url, min_size=1, max_size=10,
         max_inactive_connection_lifetime=60, command_timeout=30, reset=keep_session)
+    async with app[pool_key].acquire() as conn:
+        problem = await superuser_warning(conn)
+    if problem:
+        log.warning(problem)
     yield
     await app[pool_key].close()
     await close_orm()

@@ -8,6 +8,7 @@ and seeded with the demo city once; each test gets a copy of it in ~100 ms.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import tempfile
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
@@ -54,12 +56,47 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         cluster.destroy()
 
 
-async def _create_db(admin_url: str, name: str, template: str | None = None) -> None:
+def _as_user(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(
+        netloc=f"{user}:{password}@{parts.hostname}:{parts.port or 5432}"))
+
+
+@pytest.fixture(scope="session")
+async def pg_owner_url(pg_admin_url: str) -> AsyncIterator[str]:
+    """The role the app under test runs as, as in production (db/roles.py): it owns
+    each test database and nothing more. A URL on the `postgres` database; one role
+    per run, so runs sharing a PANTAU_TEST_DATABASE_URL server do not collide."""
+    from db.roles import ensure_owner_role
+
+    name, password = f"pantau_test_{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+    conn = await asyncpg.connect(pg_admin_url)
+    try:
+        await ensure_owner_role(conn, name, password)
+    finally:
+        await conn.close()
+    yield _as_user(pg_admin_url, name, password)
+    conn = await asyncpg.connect(pg_admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+        with contextlib.suppress(asyncpg.PostgresError):  # a test database left behind
+            await conn.execute(f'DROP ROLE "{name}"')
+    finally:
+        await conn.close()
+
+
+def _owner(owner_url: str) -> str:
+    return str(urlsplit(owner_url).username)
+
+
+async def _create_db(admin_url: str, name: str, template: str | None = None,
+                     owner: str | None = None) -> None:
     conn = await asyncpg.connect(admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         tpl = f' TEMPLATE "{template}"' if template else ""
-        await conn.execute(f'CREATE DATABASE "{name}"{tpl}')
+        own = f' OWNER "{owner}"' if owner else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{tpl}{own}')
     finally:
         await conn.close()
 
@@ -73,13 +110,14 @@ async def _drop_db(admin_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-async def template_db(pg_admin_url: str) -> str:
-    """A migrated, demo-seeded database that tests clone."""
+async def template_db(pg_admin_url: str, pg_owner_url: str) -> str:
+    """A migrated, demo-seeded database that tests clone, made by the owner role
+    (so every object in its copies is the owner's, as after `pantau db upgrade`)."""
     from db.orm import close_orm, init_orm
     from db.seed.demo import seed_demo
 
-    await _create_db(pg_admin_url, TEMPLATE)
-    url = _with_db(pg_admin_url, TEMPLATE)
+    await _create_db(pg_admin_url, TEMPLATE, owner=_owner(pg_owner_url))
+    url = _with_db(pg_owner_url, TEMPLATE)
     await migrate.upgrade(url)
     await init_orm(url, max_size=4)
     try:
@@ -90,20 +128,22 @@ async def template_db(pg_admin_url: str) -> str:
 
 
 @pytest.fixture
-async def db_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
-    """A fresh copy of the seeded template, dropped after the test."""
+async def db_url(pg_admin_url: str, pg_owner_url: str, template_db: str
+                 ) -> AsyncIterator[str]:
+    """A fresh copy of the seeded template, dropped after the test; the URL is the
+    owner role's (not a superuser), as the app runs in production."""
     name = f"t_{secrets.token_hex(6)}"
-    await _create_db(pg_admin_url, name, template_db)
-    yield _with_db(pg_admin_url, name)
+    await _create_db(pg_admin_url, name, template_db, owner=_owner(pg_owner_url))
+    yield _with_db(pg_owner_url, name)
     await _drop_db(pg_admin_url, name)
 
 
 @pytest.fixture
-async def empty_db_url(pg_admin_url: str) -> AsyncIterator[str]:
-    """A database with nothing in it, not even the schema."""
+async def empty_db_url(pg_admin_url: str, pg_owner_url: str) -> AsyncIterator[str]:
+    """A database with nothing in it, not even the schema; the owner role's URL."""
     name = f"e_{secrets.token_hex(6)}"
-    await _create_db(pg_admin_url, name)
-    yield _with_db(pg_admin_url, name)
+    await _create_db(pg_admin_url, name, owner=_owner(pg_owner_url))
+    yield _with_db(pg_owner_url, name)
     await _drop_db(pg_admin_url, name)
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -58,7 +59,8 @@ def test_bad_database_url_is_one_clear_line(url: str, expect: str) -> None:
 
 
 def test_wrong_password_is_one_clear_line(db_url: str) -> None:
-    bad = db_url.replace("://pantau:", "://pantau:wrong", 1)
+    parts = urlsplit(db_url)
+    bad = db_url.replace(f":{parts.password}@", ":wrong@", 1)
     proc = run("db", "status", env={"DATABASE_URL": bad})
     assert proc.returncode == 1 and "refused the password" in proc.stderr
     assert "Traceback" not in proc.stderr

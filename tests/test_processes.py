@@ -287,7 +287,8 @@ def test_embedded_postgres_as_an_ordinary_user() -> None:
     lib = home / "lib"
     (lib / "db").mkdir(parents=True)
     (lib / "db" / "__init__.py").write_text("")
-    shutil.copy(PROJECT_ROOT / "db" / "embedded.py", lib / "db" / "embedded.py")
+    for module in ("embedded.py", "roles.py"):
+        shutil.copy(PROJECT_ROOT / "db" / module, lib / "db" / module)
     shutil.copytree(Path(asyncpg.__file__).resolve().parent, lib / "asyncpg")
     os.chown(home, user.pw_uid, user.pw_gid)
     code = (
@@ -312,7 +313,7 @@ def test_embedded_postgres_as_an_ordinary_user() -> None:
                  "PYTHONPATH": str(lib)},
             capture_output=True, text=True, timeout=60, cwd=home)
         assert proc.returncode == 0, proc.stderr
-        assert "user pantau" in proc.stdout
+        assert "user pantau_app\n" in proc.stdout
         assert f"dir {home}/.local/share/pantau" in proc.stdout
     finally:
         shutil.rmtree(home, ignore_errors=True)

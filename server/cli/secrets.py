@@ -80,8 +80,10 @@ def new_key_cmd() -> None:
 @_one_line
 def rotate_key_cmd(database_url: str | None, keep_old: bool) -> None:
     """Key file: a new key first, every device secret sealed again with it, old keys dropped."""
-    from db.vault import key_path, new_key, write_key_file
-    from server.alarms.devices import reseal_all
+    from tortoise import connections
+
+    from db.vault import ServerKey, key_path, new_key, write_key_file
+    from server.alarms.devices import reseal_all, unreadable_secrets
 
     if os.environ.get(KEY_ENV, "").strip():
         raise fail(f"{KEY_ENV} is set, so the key file is not used: run `pantau secrets "
@@ -91,8 +93,24 @@ def rotate_key_cmd(database_url: str | None, keep_old: bool) -> None:
     fresh = (new_key(), *old.keys)
     path = write_key_file(fresh)
     click.echo(f"added a new first key to {path} (the old ones still open)")
-    count = on_database(database_url, lambda: reseal_all(server_key()))
+    newest = ServerKey(fresh[:1], "the new key")
+
+    async def reseal_until_clean() -> tuple[int, list[str]]:
+        # A device enrolled while this ran may have been sealed with an old key by a
+        # server that had not yet re-read the file: seal again until none is left.
+        count, left = 0, []
+        for _ in range(3):
+            count = await reseal_all(server_key())
+            left = await unreadable_secrets(connections.get("default"), newest)
+            if not left:
+                break
+        return count, left
+
+    count, left = on_database(database_url, reseal_until_clean)
     click.echo(f"sealed {count} device secret(s) with the new key")
+    if left:
+        raise fail(f"kept the old keys: {', '.join(left[:5])} still need them; run "
+                   "`pantau secrets rotate-key` again")
     if not keep_old:
         write_key_file(fresh[:1])
         click.echo(f"dropped {len(old.keys)} old key(s); {key_path()} holds one key")
