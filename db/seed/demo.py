@@ -1,7 +1,9 @@
-"""`pantau seed demo`: a Bandung-like city with staff, cameras and a few hundred tickets.
+"""`pantau seed demo`: a Bandung-like city with staff, cameras, shifts and a year of
+tickets (db/seed/history.py).
 
 Idempotent: every row is keyed by its code or username and skipped when present,
-so running it twice (or on every `pantau up`) changes nothing the second time.
+so running it twice (or on every `pantau up`) changes nothing the second time,
+except that a run on a new day plans that day's shifts.
 """
 
 from __future__ import annotations

@@ -16,8 +16,11 @@ reports, the wall and the queue all agree.
 Deadlines, suggestions and payloads come from the server's own rules
 (routing.intake_contexts, sla.due_times, records.event_payload): the seed never
 re-types them. Drawing is plain Python over a fixed random seed (the same city
-every time, ending now); writing is a handful of set-based statements, so a
-year of tickets loads in about a second.
+every time, ending now); writing is a handful of set-based statements: a year
+(2,920 tickets, 18,000 events) costs about 1.7 s of Python and 1.2 s of Postgres
+CPU on this kind of machine, where the old one-transaction-per-ticket seed of
+300 tickets cost 1.2 s together, so a fresh `pantau up` is as quick as before
+(the rest of the city is set-based now too).
 """
 
 from __future__ import annotations
