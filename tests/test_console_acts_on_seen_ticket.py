@@ -74,6 +74,7 @@ async def t_r_enter_on_the_ticket_under_the_cursor(app: PantauApp, pilot: Any, a
     ticket = app.store.get(target) or {}
     assert ticket["status"] == "new"
     suggested = code_of(ticket.get("suggested_department"))
+    place = table.cursor_row
     before = await every_ticket(api, token)
 
     await pilot.press("t")
@@ -101,9 +102,10 @@ async def t_r_enter_on_the_ticket_under_the_cursor(app: PantauApp, pilot: Any, a
         assert isinstance(app.screen, PickerModal)
         await pilot.press(*FALLBACK_DEPARTMENT, "enter")
         expected = FALLBACK_DEPARTMENT
-    await wait_for(lambda: (app.store.get(target) or {}).get("status") == "routed",
-                   pilot=pilot)
-    assert table.selected_id == target
+    await wait_for(lambda: (app.store.get(target) or {}).get("status") == "routed"
+                   and not table.unsorted, pilot=pilot)
+    # Still under the cursor, in the place where the operator acted on it.
+    assert table.selected_id == target and table.cursor_row == place
 
     after = await every_ticket(api, token)
     assert {i for i in after if after[i] != before.get(i)} == {target}
@@ -133,7 +135,7 @@ async def test_t_r_enter_in_a_filtered_queue_triages_and_routes_one_ticket_each_
                 await wait_for(lambda: not table.leaving, pilot=pilot)
             await t_r_enter_on_the_ticket_under_the_cursor(app, pilot, api, token)
         # Moving off the last acted-on ticket drops it; what is left is still `s:new`.
-        await pilot.press("j" if table.cursor_row < table.row_count - 1 else "k")
+        await pilot.press("j")
         await wait_for(lambda: not table.leaving, pilot=pilot)
         assert all(tk["status"] == "new" for tk in table.shown.values())
 

@@ -70,6 +70,9 @@ class TicketTable(DataTable[Any]):
         # Rows kept on screen although their ticket left the view (filter, status),
         # because the cursor is on them: see QueueScreen.on_tickets_changed.
         self.leaving: set[int] = set()
+        # ...and they keep the place they had (the urgency they were sorted by when
+        # they started leaving): the operator finds the queue as they left it.
+        self._held_urgency: dict[int, tuple[Any, ...]] = {}
         self._tail: tuple[Any, ...] | None = None  # the largest urgency appended so far
 
     # -- keeping DataTable's whole-table caches across cell updates -------------------------
@@ -165,7 +168,7 @@ class TicketTable(DataTable[Any]):
     def cells(self, ticket: Ticket, now: datetime) -> dict[str, Any]:
         prio = int(ticket.get("priority") or 4)
         prio_cell = UrgencyCell(f"P{prio}", style=self._style(f"p{min(max(prio, 1), 4)}"))
-        prio_cell.urgency = urgency_key(ticket)
+        prio_cell.urgency = self._urgency(ticket)
         sla_style = {"breached": "breached", "due_soon": "due-soon", "ok": "ok"}.get(
             sla_class(ticket, now), "muted")
         category = ticket.get("category") or {}
@@ -251,6 +254,7 @@ class TicketTable(DataTable[Any]):
         changed = resort = False
         for gone in remove:
             self.leaving.discard(gone)
+            self._held_urgency.pop(gone, None)
             if gone in self.shown:
                 self.remove_row(str(gone))
                 del self.shown[gone]
@@ -258,10 +262,16 @@ class TicketTable(DataTable[Any]):
                 changed = True
         leaving = set(leaving)
         restyled = {i for i in upsert if i in self.shown and (i in leaving) != (i in self.leaving)}
+        for ticket_id in restyled:
+            if ticket_id in leaving:
+                self._held_urgency[ticket_id] = self.get_cell(str(ticket_id), "prio").urgency
+            else:
+                self._held_urgency.pop(ticket_id, None)
         self.leaving = (self.leaving - set(upsert)) | leaving
         for ticket_id, ticket in upsert.items():
             old = self.shown.get(ticket_id)
             if ticket_id in restyled:
+                resort |= self.get_cell(str(ticket_id), "prio").urgency != self._urgency(ticket)
                 changed |= self._update_row(ticket_id, ticket, now)
             if old is None:
                 cells = self.cells(ticket, now)
@@ -273,7 +283,7 @@ class TicketTable(DataTable[Any]):
                 resort |= self._tail is not None and urgency < self._tail
                 self._tail = urgency if self._tail is None else max(self._tail, urgency)
             elif old is not ticket and old != ticket:
-                moved = urgency_key(old) != urgency_key(ticket)
+                moved = self._urgency(old) != self._urgency(ticket)
                 resort |= moved
                 if self._on_screen(ticket_id):
                     changed |= self._update_row(ticket_id, ticket, now)
@@ -283,13 +293,18 @@ class TicketTable(DataTable[Any]):
                     self.stale.add(ticket_id)
                     if moved:
                         cell = self.get_cell(str(ticket_id), "prio")
-                        cell.urgency = urgency_key(ticket)  # what resort() orders by
+                        cell.urgency = self._urgency(ticket)  # what resort() orders by
             self.shown[ticket_id] = ticket
         self.unsorted |= resort
         if changed:
             self._restore_cursor(keep_id, keep_index)
             self.refresh_visible(now)
         return changed
+
+    def _urgency(self, ticket: Ticket) -> tuple[Any, ...]:
+        """What the row sorts by: its ticket's urgency, or the one it was held at."""
+        held = self._held_urgency.get(int(ticket["id"]))
+        return held if held is not None else urgency_key(ticket)
 
     def _on_screen(self, ticket_id: int) -> bool:
         try:
