@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
+from textual.keys import _character_to_key
 
 from tests.test_console_support import wait_for
 from tui import config
 from tui.app import PantauApp
 from tui.client import StreamState
+from tui.screens.login import LoginScreen
 from tui.screens.modals import PickerModal
 from tui.screens.queue import QueueScreen
 from tui.widgets.ticket_table import TicketTable
@@ -93,3 +96,17 @@ async def test_triage_and_route_a_new_complaint_in_four_keys(api: Any) -> None:
     status, history = await api.get(f"/api/tickets/{ticket_id}/history", token=token)
     kinds = [e["kind"] for e in history["events"]]
     assert kinds[-2:] == ["ticket.triaged", "ticket.routed"]
+
+
+async def test_sign_in_typed_in_one_burst(api: Any, config_home: Path) -> None:
+    """Over SSH a username, enter and the password arrive in one burst: the password
+    must land in the password box, not be appended to the username."""
+    app = PantauApp(api.base, language="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: isinstance(app.screen, LoginScreen), pilot=pilot)
+        for key in [*"operator", "enter", *"pantau-demo", "enter"]:
+            # as the terminal driver hands them over, without waiting in between
+            character = key if len(key) == 1 else None
+            name = key if len(key) > 1 else _character_to_key(key)
+            app.post_message(events.Key(name, character))
+        await queue_ready(app, pilot)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label
@@ -18,6 +19,13 @@ if TYPE_CHECKING:
 
 
 class LoginScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # enter acts when the key arrives (a priority binding), not when the field
+        # gets round to its Submitted message: a password typed right after it (a
+        # fast typist, keys arriving in one burst over SSH) lands in the password box.
+        Binding("enter", "enter", "sign in", show=False, id="login.enter", priority=True),
+    ]
+
     def __init__(self, message: str = "") -> None:
         super().__init__()
         self.message = message
@@ -34,9 +42,11 @@ class LoginScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#username", Input).focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "username":
-            self.query_one("#password", Input).focus()
+    def action_enter(self) -> None:
+        """enter: from the username to the password; from anywhere else, sign in."""
+        if self.focused is self.query_one("#username", Input):
+            # Screen.set_focus moves focus now; Widget.focus() would only schedule it.
+            self.set_focus(self.query_one("#password", Input))
         else:
             self.submit()
 
