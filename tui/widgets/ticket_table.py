@@ -231,8 +231,11 @@ class TicketTable(DataTable[Any]):
         Sorting 10,000 rows costs tens of milliseconds, so event batches only mark
         the table unsorted and the screen calls this when the operator pauses:
         rows do not jump under a cursor that is being moved, and keys stay fast.
+        Not while a row is kept only because the cursor is on it (`leaving`): moved
+        to the end of the table by its new place, it would take the cursor along to
+        where `j` cannot move off it; the sort waits until the operator has.
         """
-        if not self.unsorted:
+        if not self.unsorted or self.leaving:
             return False
         keep_id, keep_index = self.selected_id, self.cursor_row
         self.sort("prio", key=lambda cell: cell.urgency)
