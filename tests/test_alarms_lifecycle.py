@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from lang.events import describe
 from server.alarms.client import DeviceClient
 from server.alarms.contacts import OutgoingMessage, SendError
 from server.alarms.geo import distance_m
@@ -148,6 +149,10 @@ async def test_lifecycle_steps_conflicts_and_timeline(alarm_api: MakeApi) -> Non
     assert times == sorted(times)
     assert steps[2]["unit"] == "Polsek Sumur Bandung 2" and steps[3]["note"] == "child pressed it"
     assert steps[1]["actor"] == "person:operator" and steps[0]["actor"] == "device:braga-11"
+    # Each step names the place, so the timeline reads "panic alarm at <address>".
+    assert steps[0]["address"] and steps[0]["device"] == "braga-11"
+    assert describe("en", "alarm.raised", steps[0]["actor"], steps[0]).find(
+        steps[0]["address"]) >= 0
 
 
 async def test_concurrent_retries_with_one_key_raise_one_alarm(

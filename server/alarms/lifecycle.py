@@ -334,6 +334,11 @@ async def timeline(conn: BaseDBAsyncClient, alarm_id: int) -> list[dict[str, Any
                 "actor": r["actor"], **payload}
         if snapshot:
             step["status"] = snapshot.get("status")
+            # What a timeline sentence names ("panic alarm at <address>"), without
+            # repeating the whole snapshot on every step.
+            for name in ("address", "device"):
+                if snapshot.get(name) and name not in step:
+                    step[name] = snapshot[name]
             if snapshot.get("ticket_reference"):
                 step["ticket_reference"] = snapshot["ticket_reference"]
         out.append(step)
