@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from aiohttp import web
@@ -90,9 +91,18 @@ class Fields:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.errors[name] = "must be a number"
             return None
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
+        # JSON as Python reads it admits NaN and Infinity, and 1e400 is infinite:
+        # none is a place, an amount or anything Postgres' checks (or JSON) accept.
+        try:
+            number = float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            number = math.inf
+        if not math.isfinite(number):
+            self.errors[name] = "must be a finite number"
+            return None
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
             self.errors[name] = f"must be between {lo} and {hi}"
-        return float(value)
+        return number
 
     def boolean(self, name: str, *, required: bool = False, default: bool = False) -> bool:
         """true or false, nothing else: "no", 0 and "false" are refused, not guessed."""

@@ -86,10 +86,9 @@ async def test_every_bad_request_is_refused_logged_and_raises_nothing(
     # a person's token is not a device credential
     op = await api.login("operator")
     assert (await post({"Authorization": f"Bearer {op}", **key}))[0] == 403
-    # malformed bodies and keys, correctly signed: 400
-    for data, k in ((b"{not json", "k-1"), (b"[1, 2]", "k-1"),
-                    (b'{"lat": 95, "lon": 107.6}', "k-1"), (b'{"lat": -6.9}', "k-1"),
-                    (b"{}", ""), (b"{}", "has spaces")):
+    # malformed idempotency keys, correctly signed: 400 (a malformed body raises the
+    # alarm at the enrolled place: tests/test_alarms_bad_location.py)
+    for data, k in ((b"{}", ""), (b"{}", "has spaces")):
         signed = signed_headers("braga-02", secret, "POST", "/api/alarms", data, key=k)
         assert (await post(signed, data))[0] == 400, data
     assert not await fetch(db_url, "SELECT 1 FROM panic_alarms")

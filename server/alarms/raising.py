@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,13 @@ class Press:
     lat: float | None
     lon: float | None
     actor: str
+
+    def __post_init__(self) -> None:
+        # One press's NaN would fail the whole batch (JSON of the event refuses it),
+        # taking other devices' presses with it: refuse it here, alone.
+        for value, bound in ((self.lat, 90.0), (self.lon, 180.0)):
+            if value is not None and not (math.isfinite(value) and abs(value) <= bound):
+                raise ValueError(f"press location out of range: {self.lat}, {self.lon}")
 
 
 def _conflicts(p: Press) -> tuple[tuple[str, int, str | None], ...]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from typing import Any
+
 from aiohttp import web
 from tortoise import connections
 
@@ -21,6 +25,7 @@ from server.validation import Fields, json_body
 from server.visibility import wall_alarms
 
 routes = web.RouteTableDef()
+log = logging.getLogger("pantau.devices")
 LIST_LIMIT = 500
 
 
@@ -41,21 +46,51 @@ def _alarm_id(request: web.Request) -> int:
     return int(raw)
 
 
+def _press_location(raw: bytes) -> tuple[float | None, float | None, dict[str, str]]:
+    """(lat, lon, ignored) from a signed press's body; never refuses.
+
+    The press is authentic (the signature covered these bytes) and someone is
+    pressing for help: a location that is not two finite numbers in range (a GPS
+    without a fix sends NaN, a firmware bug sends text) is ignored, field by
+    field, and the alarm is raised at the device's enrolled location. `ignored`
+    names what was dropped and why, for the answer and the log.
+    """
+    if not raw.strip():
+        return None, None, {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, None, {"body": f"not valid JSON ({exc})"}
+    if not isinstance(data, dict):
+        return None, None, {"body": "not a JSON object"}
+    f = Fields(data)
+    lat = f.number("lat", required=False, lo=-90, hi=90)
+    lon = f.number("lon", required=False, lo=-180, hi=180)
+    if not f.errors and (lat is None) != (lon is None):
+        f.errors["lat" if lat is None else "lon"] = "give both lat and lon, or neither"
+    if f.errors:
+        return None, None, f.errors
+    return lat, lon, {}
+
+
 @routes.post("/api/alarms")
 @device_endpoint
 async def raise_alarm(request: web.Request) -> web.Response:
-    """A device pressed: 201 with the new alarm, or 200 with the one this key raised."""
+    """A device pressed: 201 with the new alarm, or 200 with the one this key raised.
+
+    An unusable location never stops the alarm (see `_press_location`); the
+    answer's `ignored` says which field was dropped, so the unit's log shows it.
+    """
     key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     if not IDEMPOTENCY_KEY.match(key):
         raise bad_request("Idempotency-Key header of 1-100 of A-Z a-z 0-9 . _ : -",
                           {IDEMPOTENCY_HEADER: "required"})
-    f = Fields(await json_body(request))
-    lat = f.number("lat", required=False, lo=-90, hi=90)
-    lon = f.number("lon", required=False, lo=-180, hi=180)
-    if (lat is None) != (lon is None) and not f.errors:
-        f.errors["lat" if lat is None else "lon"] = "give both lat and lon, or neither"
-    f.check()
+    lat, lon, ignored = _press_location(await request.read())
     me = principal_of(request)
+    if ignored:
+        log.warning("device sent an unusable location; alarm raised at its enrolled "
+                    "location", extra={"device": me.name, "fields": ignored,
+                                       "idempotency_key": key})
     try:
         alarm, created = await request.app[raiser_key].submit(
             me.id, key, signature=request[signature_key], lat=lat, lon=lon,
@@ -67,8 +102,10 @@ async def raise_alarm(request: web.Request) -> web.Response:
         raise _error(exc) from exc
     if created:
         request.app[outbox_wake_key].set()
-    return web.json_response({"alarm": alarm, "created": created},
-                             status=201 if created else 200)
+    body: dict[str, Any] = {"alarm": alarm, "created": created}
+    if ignored:
+        body["ignored"] = ignored
+    return web.json_response(body, status=201 if created else 200)
 
 
 @routes.get("/api/alarms")
