@@ -29,7 +29,7 @@ log = logging.getLogger("pantau.vault")
 KEY_ENV = "PANTAU_SECRET_KEY"
 KEY_FILE = "secret-key"
 # What a sealed value looks like (Fernet's version byte and the high bytes of its
-# timestamp); migration 0014 makes the database refuse anything else.
+# timestamp); migration 0018 makes the database refuse anything else.
 SEALED_PREFIX = "gAAAAA"
 
 

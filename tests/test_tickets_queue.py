@@ -258,7 +258,7 @@ async def test_keyset_pages_follow_the_queue_order_across_ranks(api: Api, db_url
 
 
 async def test_queue_columns_agree_with_the_sla_rules(orm: str) -> None:
-    """queue_rank / queue_due_at (generated in SQL, migration 0026) are what
+    """queue_rank / queue_due_at (generated in SQL, migration 0021) are what
     server/tickets/sla.py says is running, for every seeded ticket."""
     from server.tickets import sla
 

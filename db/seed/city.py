@@ -80,7 +80,7 @@ CATEGORIES = [
     ("pohon-tumbang", "Pohon tumbang", "Fallen tree", "dpkp", 2),
     ("taman", "Taman rusak", "Damaged park", "dpkp", 4),
     ("longsor", "Tanah longsor", "Landslide", "bpbd", 1),
-    # The panic button's own (migration 0025 creates it, channel 'panic' only).
+    # The panic button's own (migration 0020 creates it, channel 'panic' only).
     ("tombol-darurat", "Tombol darurat (alarm panik)", "Panic button alarm", "polrestabes", 1),
 ]
 

@@ -255,7 +255,7 @@ async def link_missing_tickets(older_than_s: float = 2.0, limit: int = 50) -> in
                                   skip_locked=True))
 
 
-PANIC_CATEGORY = "tombol-darurat"  # the panic channel's own (migration 0025)
+PANIC_CATEGORY = "tombol-darurat"  # the panic channel's own (migration 0020)
 
 
 def _alarm_ticket(alarm: dict[str, Any]) -> NewTicket:

@@ -69,12 +69,13 @@ def database(url: str | None, *, start_embedded: bool = False) -> Iterator[Datab
 def run_async(coro: Awaitable[T]) -> T:
     """Run a command's coroutine; database failures become one clear line."""
     from db.config import DatabaseUnavailable as Unavailable
+    from db.migrate import MigrationRefused
     from db.vault import VaultError
     from server.errors import is_db_down
 
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
-    except (Unavailable, VaultError) as exc:
+    except (Unavailable, VaultError, MigrationRefused) as exc:
         raise fail(str(exc)) from None
     except Exception as exc:
         if is_db_down(exc):

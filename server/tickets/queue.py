@@ -12,7 +12,7 @@ The default order, as a control room works:
    last.
 3. then by id.
 The ticket's `queue_rank` (0-1 for the first group, 2-5 for P1-P4) and
-`queue_due_at` are stored generated columns (migration 0026) and the order is
+`queue_due_at` are stored generated columns (migration 0021) and the order is
 exactly the partial index `tickets_open_queue` (and the per-department /
 per-district ones), so the first page of a million-ticket table reads a few
 index pages. The cursor is the last row's (queue_rank, queue_due_at, id),

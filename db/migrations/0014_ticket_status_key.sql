@@ -2,5 +2,4 @@
 -- short key its reporter was given when filing (server/tickets/public.py): a
 -- reference alone is numbered and guessable. Only the key's SHA-256 is stored;
 -- tickets filed by staff, alarms and calls have none and never show there.
--- (Numbered 0021 to stay clear of the parallel parts' 0014+.)
 ALTER TABLE tickets ADD COLUMN status_key_hash text;
