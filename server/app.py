@@ -25,6 +25,7 @@ from server.routes import devices as device_routes
 from server.routes import reports as report_routes
 from server.routes import shifts as shift_routes
 from server.routes import tickets as ticket_routes
+from server.routes.open311 import open311_errors
 from server.settings import Settings
 from server.signin import password_pool_ctx
 from server.tickets import calendar
@@ -78,7 +79,9 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
+    # Open311's own error format inside ours: its clients parse nothing else.
+    app = web.Application(middlewares=[error_middleware, open311_errors],
+                          client_max_size=2 * 1024 * 1024)
     app[settings_key] = settings
     app[services_key] = {}
     calendar.use_city_holidays(settings.city_holidays)

@@ -74,7 +74,6 @@ async def test_errors_are_the_spec_error_list(api: Api, db_url: str) -> None:
         ({"lat": "95"}, 400, "lat"),
         ({"long": "abc"}, 400, "long"),
         ({"lat": None, "long": None}, 400, "location"),
-        ({"description": ""}, 400, "description"),
         ({"description": "x" * 5001}, 400, "description"),
         ({"email": "not-an-email"}, 400, "email"),
         ({"attribute[tingkat]": "apocalyptic"}, 400, "attribute[tingkat]"),
@@ -193,3 +192,125 @@ async def test_public_endpoints_need_no_session(api: Api) -> None:
     async with aiohttp.ClientSession() as anon:
         async with anon.get(f"{api.base}{BASE}/services.json") as resp:
             assert resp.status == 200
+
+
+# Every character XML 1.0 forbids, and a few it allows that look alike.
+CONTROL = "a\x01b\x08c\x0bd\x0ce\x1ff\ufffeg\uffffh\tTAB\nNL"
+
+
+async def test_control_characters_never_break_the_xml_feed(api: Api) -> None:
+    """A report with control characters, filed by anyone through /lapor or Open311,
+    leaves every XML answer well-formed and a third-party client working."""
+    async with api.session.post(f"{api.base}/lapor", allow_redirects=False, data={
+            "category": "jalan-rusak", "description": "Lubang " + CONTROL,
+            "address": "Jl. Braga \x01 No. 5", "district": "sumur-bandung"}) as resp:
+        assert resp.status == 303, await resp.text()
+        web_ref = resp.headers["Location"].split("/")[3].split("?")[0]
+    status, _, text = await _post(api, description="Open311 " + CONTROL,
+                                  address_string="Jl. Asia\x02Afrika")
+    assert status == 201, text
+    o_ref = json.loads(text)[0]["service_request_id"]
+    for path in (f"/requests/{web_ref}.xml", f"/requests/{o_ref}.xml",
+                 f"/requests.xml?service_request_id={web_ref},{o_ref}", "/requests.xml"):
+        async with api.session.get(f"{api.base}{BASE}{path}") as resp:
+            root = ET.fromstring(await resp.text())  # an ExpatError if any slipped through
+        described = {r.findtext("service_request_id"): r.findtext("description")
+                     for r in root.findall("request")}
+        if web_ref in described:
+            assert described[web_ref] == "Lubang abcdefgh\tTAB\nNL"
+        if o_ref in described:
+            assert described[o_ref] == "Open311 abcdefgh\tTAB\nNL"
+    # JSON carries them escaped, unchanged.
+    async with api.session.get(f"{api.base}{BASE}/requests/{web_ref}.json") as resp:
+        assert (await resp.json())[0]["description"] == "Lubang " + CONTROL
+    # An error that repeats the client's input is well-formed too.
+    async with api.session.get(f"{api.base}{BASE}/requests/A%01B.xml") as resp:
+        assert resp.status == 404 and ET.fromstring(await resp.text()).tag == "errors"
+
+    def use_client(fmt: str) -> tuple[Any, Any]:
+        client = GeoReport(f"{api.base}{BASE}", output_format=fmt)
+        return (client.get_service_requests(service_code="jalan-rusak"),
+                client.get_service_request(web_ref))
+
+    for fmt in ("json", "xml"):
+        listed, one = await asyncio.to_thread(use_client, fmt)
+        ids = [r["service_request_id"] for r in listed]
+        assert web_ref in ids and o_ref in ids, fmt
+        assert one["service_request_id"] == web_ref, fmt
+        assert one["description"].replace("\x01", "").startswith("Lubang ab"), fmt
+
+
+async def test_dates_out_of_range_are_a_400(api: Api) -> None:
+    for params in ({"start_date": "0001-01-01T00:00:00"}, {"end_date": "0001-01-01T00:00:00"},
+                   {"start_date": "9999-12-31"}, {"end_date": "9999-12-31T23:59:59"},
+                   {"start_date": "0001-01-01T00:00:00Z", "end_date": "0001-02-01T00:00:00Z"},
+                   {"start_date": "9999-12-30", "end_date": "9999-12-31"},
+                   {"start_date": "2026-01-01T00:00:00+25:00"}):
+        for fmt in ("json", "xml"):
+            async with api.session.get(f"{api.base}{BASE}/requests.{fmt}",
+                                       params=params) as resp:
+                text = await resp.text()
+            assert resp.status == 400, (params, text)
+            if fmt == "json":
+                assert json.loads(text)[0]["code"] == 400
+            else:
+                assert ET.fromstring(text).findtext("error/code") == "400"
+
+
+async def test_every_error_under_open311_is_in_the_open311_format(api: Api) -> None:
+    cases = [("GET", "/open311/v2/nope.json", 404), ("GET", "/open311/v2/requests.csv", 404),
+             ("GET", "/open311/v2/services/x/y.json", 404), ("GET", "/open311/v3/x.json", 404),
+             ("DELETE", "/open311/v2/requests.json", 405),
+             ("PUT", "/open311/v2/services.xml", 405), ("GET", "/open311/v2/nope.xml", 404)]
+    for method, path, code in cases:
+        async with api.session.request(method, api.base + path) as resp:
+            text = await resp.text()
+            assert resp.status == code, (path, text)
+            if path.endswith(".xml"):
+                assert resp.content_type == "text/xml"
+                assert ET.fromstring(text).findtext("error/code") == str(code)
+            else:
+                assert resp.content_type == "application/json", path
+                body = json.loads(text)
+                assert body[0]["code"] == code and body[0]["description"], path
+            if code == 405:
+                assert "GET" in resp.headers["Allow"]
+    # A body over the server's limit: 413, in the format asked for.
+    async with api.session.post(f"{api.base}{BASE}/requests.xml",
+                                data={"api_key": KEY, "description": "x" * (3 << 20)}) as resp:
+        assert resp.status in (400, 413)
+        assert ET.fromstring(await resp.text()).tag == "errors"
+
+
+async def test_api_key_may_come_in_the_query(api: Api) -> None:
+    form = {"service_code": "sampah", "lat": "-6.9", "long": "107.6", "description": "x"}
+    async with api.session.post(f"{api.base}{BASE}/requests.json", params={"api_key": KEY},
+                                data=form) as resp:
+        assert resp.status == 201, await resp.text()
+    async with api.session.post(f"{api.base}{BASE}/requests.json", params={"api_key": "no"},
+                                data=form) as resp:
+        assert resp.status == 403
+
+
+async def test_description_is_optional_and_address_id_names_a_district(api: Api) -> None:
+    status, _, text = await _post(api, description=None, service_code="sampah")
+    assert status == 201, text
+    ref = json.loads(text)[0]["service_request_id"]
+    async with api.session.get(f"{api.base}{BASE}/requests/{ref}.json") as resp:
+        got = (await resp.json())[0]
+    assert got["description"] == "" and got["address_id"] == "sumur-bandung"
+    # address_id alone is a place: the district's
+    status, _, text = await _post(api, lat=None, long=None, address_id="coblong")
+    assert status == 201, text
+    ref = json.loads(text)[0]["service_request_id"]
+    op = api.as_user(await api.login("operator"))
+    _, t = await op.get(f"/api/tickets/{ref}")
+    assert t["district"]["code"] == "coblong" and t["lat"] is None
+    status, _, text = await _post(api, lat=None, long=None, address_id="atlantis")
+    assert status == 400 and "address_id" in text and "known place" in text
+    # messages name the spec's fields
+    status, _, text = await _post(api, lat="-6.9", long=None)
+    assert status == 400
+    assert json.loads(text)[0]["description"] == "long: give both lat and long, or neither"
+    status, _, text = await _post(api, long="200")
+    assert status == 400 and json.loads(text)[0]["description"].startswith("long:")

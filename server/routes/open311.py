@@ -16,6 +16,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
+import math
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +27,7 @@ from aiohttp import web
 from db.orm import conn
 from server.auth import public
 from server.client_address import client_address
-from server.errors import ApiError
+from server.errors import ApiError, is_db_down
 from server.keys import pool_key
 from server.ratelimit import Limited, Rule, address_key, limits_of
 from server.routes.tickets import file_ticket
@@ -32,10 +35,14 @@ from server.tickets import georeport
 from server.tickets.intake import NewTicket
 from server.tickets.public import PUBLIC_VIEW_SQL, new_status_key, status_path
 
+log = logging.getLogger("pantau.open311")
 routes = web.RouteTableDef()
+PREFIX = "/open311/"
 BASE = "/open311/v2"
 FMT = "{fmt:json|xml}"
 MAX_FORM_BYTES = 64 * 1024
+MAX_ADDRESS_ID = 60
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Open311Error(Exception):
@@ -54,33 +61,81 @@ def _render(fmt: str, data: Any, root: str, item: str | None = None,
                         content_type="application/json", charset="utf-8")
 
 
-def _error(fmt: str, status: int, description: str) -> web.Response:
-    return _render(fmt, [{"code": status, "description": description}], "errors", "error",
-                   status)
+def _error(fmt: str, status: int, description: str,
+           headers: Mapping[str, str] | None = None) -> web.Response:
+    response = _render(fmt, [{"code": status, "description": description}], "errors", "error",
+                       status)
+    response.headers.update(headers or {})
+    return response
+
+
+def _format_of(request: web.Request) -> str:
+    """The format the client asked for: the route's `.xml`/`.json`, else the path's
+    suffix (also for URLs no route matched), else JSON."""
+    fmt = request.match_info.get("fmt")
+    return fmt or ("xml" if request.path.lower().endswith(".xml") else "json")
+
+
+# Headers of aiohttp's and our own errors worth keeping on the Open311 answer.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+@web.middleware
+async def open311_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error under /open311/ in the spec's format, in the format asked for.
+
+    Clients of GeoReport v2 parse `[{"code", "description"}]` (or `<errors>`) and
+    nothing else: so also an unknown URL (404), a wrong method (405), a body over
+    the server's limit (413), the database being away (503) and a bug (500), not
+    only what the handlers themselves refuse.
+    """
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    fmt = _format_of(request)
+    try:
+        return await handler(request)
+    except Open311Error as exc:
+        return _error(fmt, exc.status, exc.description)
+    except Limited as exc:
+        return _error(fmt, 429, f"too many requests without a valid api_key; retry in "
+                                f"{exc.retry_after} s", {"Retry-After": str(exc.retry_after)})
+    except ApiError as exc:
+        body = exc.body_json
+        fields = body.get("fields") or {}
+        detail = "; ".join(f"{k}: {v}" for k, v in fields.items()) or body["message"]
+        return _error(fmt, exc.status, detail, _kept(exc.headers))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 404:
+            detail = (f"no Open311 resource at {request.path!r}; the endpoints are listed "
+                      f"at {BASE}/discovery.json")
+        elif exc.status == 405:
+            detail = f"{request.method} is not allowed here; allowed: {exc.headers.get('Allow')}"
+        else:
+            detail = exc.reason
+        return _error(fmt, exc.status, detail, _kept(exc.headers))
+    except Exception as exc:
+        if is_db_down(exc):
+            log.warning("database unavailable", extra={"path": request.path, "err": str(exc)})
+            return _error(fmt, 503, "the database is not reachable; retry shortly",
+                          {"Retry-After": "2"})
+        log.exception("unhandled error", extra={"path": request.path})
+        return _error(fmt, 500, "internal server error")
+
+
+def _kept(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: headers[k] for k in _KEPT_HEADERS if k in headers}
 
 
 def _handles_errors(handler: Any) -> Any:
-    """Turn Open311Error (and our ApiError) into the spec's error list."""
+    """Refuse NUL and a foreign jurisdiction before the handler runs; the errors
+    themselves become the spec's error list in `open311_errors`."""
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        fmt = request.match_info.get("fmt", "json")
-        try:
-            if any("\x00" in v for v in request.query.values()) or \
-                    "\x00" in request.path:
-                raise Open311Error(400, "parameters must not contain NUL characters")
-            _jurisdiction(request)
-            return await handler(request)  # type: ignore[no-any-return]
-        except Open311Error as exc:
-            return _error(fmt, exc.status, exc.description)
-        except Limited as exc:
-            response = _error(fmt, 429, f"too many requests without a valid api_key; retry "
-                                        f"in {exc.retry_after} s")
-            response.headers["Retry-After"] = str(exc.retry_after)
-            return response
-        except ApiError as exc:
-            body = exc.body_json
-            fields = body.get("fields") or {}
-            detail = "; ".join(f"{k}: {v}" for k, v in fields.items()) or body["message"]
-            return _error(fmt, exc.status, detail)
+        if any("\x00" in v for v in request.query.values()) or "\x00" in request.path:
+            raise Open311Error(400, "parameters must not contain NUL characters")
+        _jurisdiction(request)
+        return await handler(request)  # type: ignore[no-any-return]
 
     wrapper.__name__ = handler.__name__
     wrapper.__doc__ = handler.__doc__
@@ -135,9 +190,12 @@ def _float(form: Any, name: str, lo: float, hi: float, errors: dict[str, str]) -
     if raw is None or raw == "":
         return None
     try:
-        value = float(raw)
+        value = float(str(raw))
     except ValueError:
         errors[name] = "not a number"
+        return None
+    if not math.isfinite(value):  # float() reads "nan", "inf" and "1e400"
+        errors[name] = "not a finite number"
         return None
     if not lo <= value <= hi:
         errors[name] = f"must be between {lo:g} and {hi:g}"
@@ -161,6 +219,12 @@ async def _check_key(request: web.Request, key: str) -> None:
         raise Open311Error(403, "api_key is not valid" if key else "api_key is required")
 
 
+# Our field names as the spec calls them, for error messages.
+_SPEC_NAMES = {"lon": "long", "reporter_phone": "phone", "reporter_email": "email",
+               "reporter_name": "first_name", "address": "address_string",
+               "district": "address_id"}
+
+
 @routes.post(BASE + "/requests." + FMT)
 @_handles_errors
 async def post_request(request: web.Request) -> web.Response:
@@ -178,7 +242,8 @@ async def post_request(request: web.Request) -> web.Response:
     jurisdiction = str(form.get("jurisdiction_id", ""))
     if jurisdiction and jurisdiction != georeport.JURISDICTION:
         raise Open311Error(404, f"jurisdiction_id {jurisdiction!r} not found")
-    await _check_key(request, str(form.get("api_key", "")))
+    # Several clients send the key in the query string, as for GETs.
+    await _check_key(request, str(form.get("api_key") or request.query.get("api_key", "")))
     if any("\x00" in str(v) for v in form.values()):
         raise Open311Error(400, "form fields must not contain NUL characters")
     code = str(form.get("service_code", "")).strip()
@@ -187,31 +252,43 @@ async def post_request(request: web.Request) -> web.Response:
     errors: dict[str, str] = {}
     lat = _float(form, "lat", -90, 90, errors)
     lon = _float(form, "long", -180, 180, errors)
+    if (lat is None) != (lon is None) and not errors:
+        errors["lat" if lat is None else "long"] = "give both lat and long, or neither"
     address = str(form.get("address_string", "")).strip()
-    if lat is None and lon is None and not address and "lat" not in errors \
-            and "long" not in errors:
-        errors["location"] = "give lat and long, or address_string"
+    # address_id names one of the city's known places: a district (kecamatan) code.
+    address_id = str(form.get("address_id", "")).strip().lower() or None
+    if address_id is not None and len(address_id) > MAX_ADDRESS_ID:
+        errors["address_id"] = f"at most {MAX_ADDRESS_ID} characters"
+        address_id = None
+    if lat is None and lon is None and not address and not address_id \
+            and "lat" not in errors and "long" not in errors:
+        errors["location"] = "give lat and long, address_string or address_id"
     attributes = {k[len("attribute["):-1]: str(v) for k, v in form.items()
                   if k.startswith("attribute[") and k.endswith("]")}
     errors.update(georeport.check_attributes(code, attributes))
     name = " ".join(str(form.get(k, "")).strip() for k in ("first_name", "last_name")).strip()
     status_key, key_hash = new_status_key()
+    # GeoReport v2 makes description optional: a category and a place are a report.
     new = NewTicket(channel="open311", description=str(form.get("description", "")),
-                    category=code, address=address, lat=lat, lon=lon, reporter_name=name,
-                    reporter_phone=str(form.get("phone", "")),
+                    category=code, address=address, lat=lat, lon=lon, district=address_id,
+                    reporter_name=name, reporter_phone=str(form.get("phone", "")),
                     reporter_email=str(form.get("email", "")), attributes=attributes,
-                    status_key_hash=key_hash)
-    renamed = {"lon": "long", "reporter_phone": "phone", "reporter_email": "email",
-               "reporter_name": "first_name", "address": "address_string"}
+                    status_key_hash=key_hash, description_required=False)
     for key, value in new.check().items():
-        errors.setdefault(renamed.get(key, key), value)
+        errors.setdefault(_SPEC_NAMES.get(key, key), value)
+    if {"lat", "long", "address_id"} & set(errors):
+        errors.pop("location", None)  # the place given was wrong, not missing
     if errors:
         raise Open311Error(400, "; ".join(f"{k}: {v}" for k, v in sorted(errors.items())))
     try:
         ticket = await file_ticket(request, new, None, actor="open311")
     except ApiError as exc:
-        if "category" in (exc.body_json.get("fields") or {}):
+        fields = exc.body_json.get("fields") or {}
+        if "category" in fields:
             raise Open311Error(404, f"service_code {code!r} not found") from exc
+        if "district" in fields:
+            raise Open311Error(400, f"address_id: {address_id!r} is not a known place (a "
+                                    f"district code, e.g. 'coblong')") from exc
         raise
     # The spec's `token` is for servers that cannot name the request yet, so the
     # reporter's status link travels in the human-readable service_notice.
@@ -222,6 +299,12 @@ async def post_request(request: web.Request) -> web.Response:
     return _render(request.match_info["fmt"], body, "service_requests", "request", 201)
 
 
+# Dates a query may name: a city's reports are from this century, and the bounds
+# leave room for the 90-day window arithmetic (year 1 or 9999 would overflow it).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
 def _parse_date(raw: str, name: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
@@ -229,6 +312,13 @@ def _parse_date(raw: str, name: str) -> datetime:
         raise Open311Error(400, f"{name} is not an ISO 8601 date-time") from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=georeport.JAKARTA)
+    try:
+        in_range = EARLIEST <= value <= LATEST
+    except OverflowError:  # 0001-01-01 at +07:00 is before year 1 in UTC
+        in_range = False
+    if not in_range:
+        raise Open311Error(400, f"{name} must be between {EARLIEST:%Y-%m-%d} and "
+                                f"{LATEST:%Y-%m-%d}")
     return value
 
 

@@ -11,6 +11,7 @@ contacts never appear in GET answers.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
@@ -123,7 +124,8 @@ def request_json(row: dict[str, Any]) -> dict[str, Any]:
         "updated_datetime": local_iso(row["updated_at"]),
         "expected_datetime": local_iso(row["resolve_due_at"]),
         "address": row["address"],
-        "address_id": None,
+        # The city's places an Open311 client can name are its districts (kecamatan).
+        "address_id": row["d_code"],
         "zipcode": None,
         "lat": row["lat"],
         "long": row["lon"],
@@ -141,12 +143,24 @@ def discovery(base_url: str) -> dict[str, Any]:
 
 # -- XML ----------------------------------------------------------------------
 
+# Characters XML 1.0 cannot carry at all, not even as &#1;: C0 controls other than
+# tab, newline and carriage return, lone surrogates, U+FFFE and U+FFFF. One of
+# them in one report (anyone can file "\x01" through /lapor) would make the whole
+# document unreadable to every client, so they are dropped from every text.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids (ElementTree escapes the rest)."""
+    return _NOT_XML.sub("", text)
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return xml_safe(str(value))
 
 
 def _fill(parent: ET.Element, data: dict[str, Any], list_items: dict[str, str]) -> None:

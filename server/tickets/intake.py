@@ -69,6 +69,8 @@ class NewTicket:
     status_key_hash: str | None = None
     # False only for a 112 call closed at once as no emergency (prank, wrong number…).
     place_required: bool = True
+    # False for Open311, whose GeoReport v2 makes the description optional.
+    description_required: bool = True
 
     def check(self) -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -82,7 +84,7 @@ class NewTicket:
         if self.channel not in CHANNELS:
             errors["channel"] = f"must be one of: {', '.join(CHANNELS)}"
         self.description = self.description.strip()
-        if not self.description:
+        if not self.description and self.description_required:
             errors["description"] = "must not be empty"
         elif len(self.description) > MAX_DESCRIPTION:
             errors["description"] = f"at most {MAX_DESCRIPTION} characters"
