@@ -4,10 +4,17 @@ Clients resume from the last event id they saw, which is only safe if ids become
 visible in id order. Two concurrent transactions that drew ids 7 and 8 at INSERT
 could commit 8 first; a reader that saw 8 and then asks for `id > 8` would never
 see 7. So the id is not drawn at INSERT: the row gets a temporary negative id,
-and a deferred trigger (migration 0013) that runs inside COMMIT takes an advisory
-lock, gives the row its real id and NOTIFYs it. Ids therefore commit in order,
-and the lock is held only for the commit itself, never across a round trip to
-the client. Readers only ever see committed, positive ids.
+and a deferred trigger that runs inside COMMIT takes an advisory lock, gives the
+row its real id and NOTIFYs it. Ids therefore commit in order, and the lock is
+held only for the commit itself, never across a round trip to the client.
+Readers only ever see committed, positive ids.
+
+The NOTIFY is therefore not in this file: it is the trigger
+`events_assign_id_at_commit` (function `events_assign_id`) in
+db/migrations/0013_event_order_at_commit.sql, which runs
+`pg_notify('pantau_events', id)`. What listens and delivers to the screens is
+the server's event package, server/events/ (its docstring follows a change
+from here to every screen).
 """
 
 from __future__ import annotations
@@ -93,7 +100,8 @@ async def append(
     department_id: int | None = None,
 ) -> None:
     """Append one event in the caller's transaction; it is numbered and NOTIFYed
-    when that transaction commits.
+    when that transaction commits, by the trigger of migration 0013 (see the
+    module docstring), never if it rolls back.
 
     `conn` must be the transaction's connection (from `in_transaction()`), so the
     event exists exactly when the state change it describes does.

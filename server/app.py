@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
-from aiohttp import WSCloseCode, web
+from aiohttp import web
 
 from db.orm import close_orm, init_orm, keep_session
 from db.roles import superuser_warning
 from server.alarms.scheduler import setup_alarms
 from server.browser import hide_server_banner, security_headers
 from server.errors import error_middleware
-from server.hub import Hub
-from server.keys import hub_key, pool_key, services_key, settings_key
+from server.events import routes as events
+from server.events.hub import hub_ctx
+from server.keys import pool_key, services_key, settings_key
 from server.ratelimit import rate_limits_ctx
 from server.routes import alarms as alarm_routes
-from server.routes import auth, board, cameras, events, health, people, wall
+from server.routes import auth, board, cameras, health, people, wall
 from server.routes import devices as device_routes
 from server.routes import reports as report_routes
 from server.routes import shifts as shift_routes
@@ -51,33 +50,6 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await close_orm()
 
 
-async def _hub(app: web.Application) -> AsyncIterator[None]:
-    hub = Hub(app[settings_key].database_url)
-    app[hub_key] = hub
-    await hub.start()
-    yield
-    await hub.stop()
-
-
-async def _sockets(app: web.Application) -> AsyncIterator[None]:
-    sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
-    app[events.sockets_key] = sockets
-    yield
-    for ws in list(sockets):
-        with contextlib.suppress(Exception):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
-
-
-async def _close_sockets(app: web.Application) -> None:
-    """Close WebSockets when shutdown starts: aiohttp waits for running handlers
-    (up to 60 s) before cleanup_ctx runs, and a wall's or console's open stream
-    would otherwise hold every restart that long."""
-    sockets = app[events.sockets_key]
-    for ws in list(sockets):
-        with contextlib.suppress(Exception):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
-
-
 def create_app(settings: Settings) -> web.Application:
     # Open311's own error format inside ours: its clients parse nothing else.
     app = web.Application(middlewares=[error_middleware, open311_errors],
@@ -85,9 +57,9 @@ def create_app(settings: Settings) -> web.Application:
     app[settings_key] = settings
     app[services_key] = {}
     calendar.use_city_holidays(settings.city_holidays)
-    app.cleanup_ctx.extend([_database, _hub, _sockets, cameras.streams_ctx, rate_limits_ctx,
-                            password_pool_ctx])
-    app.on_shutdown.append(_close_sockets)
+    app.cleanup_ctx.extend([_database, hub_ctx, events.sockets_ctx, cameras.streams_ctx,
+                            rate_limits_ctx, password_pool_ctx])
+    app.on_shutdown.append(events.close_sockets)
     app.on_response_prepare.append(security_headers)
     hide_server_banner()
     # The pages' scripts and styles: files, so every page's CSP can forbid inline code.

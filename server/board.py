@@ -3,8 +3,8 @@
 One read-only summary a wall display may see: queue counters, the SLA board per
 department, open panic alarms and the shift's staffing. Aggregated in SQL so it
 stays cheap with a large queue, and free of reporters' personal data (a wall
-gets it through server/visibility.py). Also the wall page's strip
-(`wall_summary`), and what a resync frame carries (`snapshot_for`).
+gets it through server/events/visibility.py). Also the wall page's strip
+(`wall_summary`); a resync frame carries both (server/events/snapshot.py).
 """
 
 from __future__ import annotations
@@ -14,12 +14,9 @@ from typing import Any
 
 from tortoise import connections
 
-from db.orm import conn
-from server import visibility
 from server.alarms.lifecycle import list_alarms
-from server.auth import Principal
+from server.events import visibility
 from server.shifts.views import current
-from server.tickets import queue
 from server.tickets.sla import ACK_RUNNING_SQL, RESOLVE_RUNNING_SQL, state_sql
 
 _OPEN = "t.status IN ('new','triaged','routed','acknowledged','in_progress')"
@@ -109,27 +106,10 @@ FROM tickets t
 
 async def wall_summary(pool: Any) -> dict[str, Any]:
     """Queue counters, active alarms and the shift's staffing for the wall's strip,
-    in the wall's view (server/visibility.py), for operators too: it is what the
+    in the wall's view (server/events/visibility.py), for operators too: it is what the
     wall shows."""
     counts = await pool.fetchrow(_SUMMARY)
     alarms = await list_alarms(connections.get("default"), include_closed=False, limit=20)
     return visibility.wall_summary(
         {k: int(counts[k]) for k in ("open", "new", "p1", "overdue")}, alarms,
         await current())
-
-
-async def snapshot_for(principal: Principal, pool: Any) -> dict[str, Any]:
-    """The current state a principal's screen is built from, for a `resync` frame
-    (server/routes/events.py): what it would otherwise have to fetch again after
-    events it will not be sent. A wall: the wall's board and strip; an operator:
-    the board; department staff: their department's open queue (first page)."""
-    if principal.kind == "wall":
-        return {"board": visibility.wall_board(await board()),
-                "summary": await wall_summary(pool)}
-    if principal.is_operator:
-        return {"board": await board()}
-    if "department" not in principal.roles or principal.department_id is None:
-        return {}  # sees no events, so nothing to catch up on
-    q = await queue.parse(conn(), {})
-    q.department_id = principal.department_id
-    return {"tickets": await queue.page(conn(), q)}

@@ -10,7 +10,7 @@ from aiohttp import web
 from server.settings import Settings
 
 if TYPE_CHECKING:
-    from server.hub import Hub
+    from server.events.hub import Hub
 
 settings_key = web.AppKey("settings", Settings)
 pool_key = web.AppKey("pool", asyncpg.Pool)

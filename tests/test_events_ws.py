@@ -6,6 +6,7 @@ import asyncio
 
 import aiohttp
 import asyncpg
+import pytest
 from tortoise.transactions import in_transaction
 
 from db import events
@@ -129,7 +130,7 @@ async def test_slow_subscriber_is_cut_off_and_never_slows_the_others(
 
 
 async def test_overflowed_subscriber_is_told_to_resync_and_loses_nothing(orm: str) -> None:
-    from server.hub import Hub
+    from server.events.hub import Hub
 
     hub = Hub(orm)
     await hub.start()
@@ -158,7 +159,7 @@ async def test_overflowed_subscriber_is_told_to_resync_and_loses_nothing(orm: st
 async def test_a_revoked_credential_stops_its_open_stream(api: Api, orm: str,
                                                            db_url: str) -> None:
     """Revoking a wall (or signing a person out) also ends streams opened before."""
-    from server.routes import events as event_routes
+    from server.events import routes as event_routes
 
     event_routes.CREDENTIAL_CHECK_SECONDS = 0.2
     try:
@@ -197,4 +198,31 @@ async def test_walls_get_shift_and_ticket_events_without_names(api: Api, orm: st
     assert shift["payload"] == {"shift": "pagi 2026-11-28", "role": "call_center"}
     assert ticket["payload"] == {"reference": "BDG-1", "priority": 2}
     assert shift["actor"] == "" and ticket["actor"] == ""
+    await ws.close()
+
+
+async def test_a_failing_stream_is_logged_and_closed_so_the_client_resumes(
+        api: Api, orm: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A fault while sending is no disconnect: it is logged with its traceback and
+    the socket closes with 1011, so the client reconnects with since= instead of
+    staying open and hearing nothing."""
+    from server.events import routes as event_routes
+
+    def broken(*_: object) -> str:
+        raise RuntimeError("shaping the event failed")
+
+    token = await api.login("operator")
+    ws = await api.ws(token=token)
+    hello = await ws.receive_json()
+    monkeypatch.setattr(event_routes, "wire_for", broken)
+    await _append("test.noted", n=1)
+    msg = await asyncio.wait_for(ws.receive(), 10)
+    assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1011
+    failed = [r for r in caplog.records if r.getMessage().startswith("event stream failed")]
+    assert failed and failed[0].exc_info is not None
+    assert "shaping the event failed" in str(failed[0].exc_info[1])
+    monkeypatch.undo()
+    ws = await api.ws(token=token, since=hello["last_id"])
+    assert (await next_event(ws, "test.noted"))["payload"] == {"n": 1}
     await ws.close()

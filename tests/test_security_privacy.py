@@ -584,7 +584,7 @@ async def test_the_console_recovers_from_a_resync_by_reading_its_state_again(
     """A console away longer than the replay window: the server answers a snapshot
     instead of the log, and the console reads the queue and alarms again, so what
     changed while it was away (a ticket closed, one re-prioritised, an alarm) shows."""
-    from server.routes.events import sockets_key
+    from server.events.routes import sockets_key
     from tests.test_console_app import SIZE, queue_ready, signed_in
     from tests.test_console_support import wait_for as ui_wait
     from tui.app import PantauApp

@@ -21,8 +21,8 @@ from server.alarms.signing import (
 )
 from server.auth import ANY_OPERATOR, principal_of, requires, unauthorised
 from server.errors import ApiError, bad_request, not_found
+from server.events.visibility import wall_alarms
 from server.validation import Fields, json_body
-from server.visibility import wall_alarms
 
 routes = web.RouteTableDef()
 log = logging.getLogger("pantau.devices")

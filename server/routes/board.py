@@ -6,7 +6,7 @@ from aiohttp import web
 
 from server.auth import ANY_OPERATOR, principal_of, requires
 from server.board import board
-from server.visibility import wall_board
+from server.events.visibility import wall_board
 
 routes = web.RouteTableDef()
 

@@ -1,7 +1,7 @@
 """Cameras: the list with health, WHEP playback, snapshots; and the relay's lifetime.
 
 CCTV feeds are private: only operators and paired wall displays may watch or take
-snapshots, and a wall only the cameras server/visibility.py gives it (its
+snapshots, and a wall only the cameras server/events/visibility.py gives it (its
 monitor's, and an active alarm's nearest ones); when an alarm closes or a
 monitor changes, a wall's video of a camera it may no longer watch ends.
 
@@ -25,8 +25,8 @@ from db import events as event_log
 from db.models import Camera
 from server.auth import ANY_OPERATOR, forbidden, principal_of, requires
 from server.errors import ApiError, bad_request, not_found
+from server.events.visibility import wall_camera, wall_cameras
 from server.keys import hub_key, pool_key, services_key, settings_key
-from server.visibility import wall_camera, wall_cameras
 from streams.health import Health
 from streams.relay import CameraConfig, CameraFeed, Relay, RelaySettings
 from streams.snapshot import SnapshotError, Snapshots

@@ -14,14 +14,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
+from aiohttp import web
 
 from db import events as event_log
 from db.events import EventRecord
+from server.keys import hub_key, settings_key
 
 log = logging.getLogger("pantau.hub")
 
@@ -72,15 +74,24 @@ class Hub:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="pantau-hub")
+        self._task.add_done_callback(self._ended)
         # Wait briefly for the first connection so /healthz is truthful at once,
         # but do not refuse to start while Postgres is still coming up.
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._ready.wait(), 10)
 
+    @staticmethod
+    def _ended(task: asyncio.Task[None]) -> None:
+        # The loop retries what Postgres does to it; anything else is a bug that
+        # stops delivery for the whole process, and must be seen at once.
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the event hub stopped", exc_info=task.exception())
+
     async def stop(self) -> None:
         self._stopping = True
         if self._task:
             self._task.cancel()
+            # Its failure, if any, was logged when it ended (_ended).
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         await self._close_conn()
@@ -183,3 +194,12 @@ class Hub:
         if elapsed > 0.05:
             log.warning("slow fan-out", extra={"ms": round(elapsed * 1000, 1),
                                                "subscribers": len(self.subscribers)})
+
+
+async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The process's hub, listening from start-up to shutdown (a cleanup_ctx)."""
+    hub = Hub(app[settings_key].database_url)
+    app[hub_key] = hub
+    await hub.start()
+    yield
+    await hub.stop()

@@ -13,7 +13,7 @@ A client that reconnects with `?since=<last id it saw>` gets the gap from the
 event log first, so nothing is lost across reconnects or server restarts, as long
 as the gap is at most `PANTAU_REPLAY_WINDOW` events: what one client can make the
 server read and send is bounded, and a client further behind (or asking for
-since=0) gets the current state instead (server/board.py `snapshot_for`). A
+since=0) gets the current state instead (snapshot.py). A
 since= beyond the last event is a 400, before the upgrade.
 """
 
@@ -25,18 +25,18 @@ import json
 import logging
 import re
 import weakref
-from typing import Any
+from collections.abc import AsyncIterator
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from db import events as event_log
 from db.events import EventRecord
 from server.auth import Principal, principal_of, requires
-from server.board import snapshot_for
-from server.errors import bad_request
-from server.hub import Subscriber
+from server.errors import bad_request, is_db_down
+from server.events.hub import Subscriber
+from server.events.snapshot import snapshot_for
+from server.events.visibility import closed_alarms, may_see, wire_for
 from server.keys import hub_key, pool_key, settings_key
-from server.visibility import OPEN_ALARM, may_see, wire_for
 
 log = logging.getLogger("pantau.events")
 routes = web.RouteTableDef()
@@ -74,17 +74,19 @@ async def event_stream(request: web.Request) -> web.WebSocketResponse:
     # queued rather than missed; ids already sent are skipped below.
     sub = hub.subscribe(lambda e: may_see(principal, e),
                         request.app[settings_key].subscriber_queue)
-    sender = asyncio.create_task(_send(ws, request, sub, since, principal))
+    sender = asyncio.create_task(_deliver(ws, request, sub, since, principal))
     try:
         async for msg in ws:  # only this task reads the socket
             if msg.type == WSMsgType.TEXT and msg.data == "ping":
                 await ws.send_str('{"type":"pong"}')
             elif msg.type == WSMsgType.ERROR:
                 break
+    except ConnectionResetError:
+        pass  # the client went away while we answered its ping
     finally:
         sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender  # _deliver handles everything but its cancellation
         hub.unsubscribe(sub)
     return ws
 
@@ -124,7 +126,7 @@ async def recent_events(request: web.Request) -> web.Response:
                             RECENT_ROWS)
     last = int(rows[0]["last"])
     page = [EventRecord.from_row(r) for r in reversed(rows) if r["id"] is not None]
-    closed = await _closed_alarms(pool, page) if principal.kind == "wall" else set()
+    closed = await closed_alarms(pool, page) if principal.kind == "wall" else set()
     visible = [e for e in page if may_see(principal, e)][-int(raw):]
     items = [json.loads(wire_for(principal, e, closed)) for e in visible]
     for item in items:
@@ -145,24 +147,30 @@ async def _still_valid(request: web.Request, principal: Principal) -> bool:
         return True
     try:
         return bool(await request.app[pool_key].fetchval(_STILL_VALID, principal.token_id))
-    except Exception:  # database away: keep streaming what the hub has; check again later
-        return True
+    except Exception as exc:
+        if is_db_down(exc):  # keep streaming what the hub has; check again later
+            return True
+        raise
 
 
-_CLOSED_ALARMS = """
-SELECT id::text FROM panic_alarms
-WHERE id = ANY($1::bigint[]) AND NOT status = ANY($2::text[])
-"""
-
-
-async def _closed_alarms(pool: Any, page: list[EventRecord]) -> set[str]:
-    """Which alarms a replayed page speaks of are closed by now: a wall gets their
-    old events without the owner's name, as it would the closing event."""
-    ids = {int(e.subject_id) for e in page
-           if e.subject_type == "alarm" and e.subject_id.isdigit()}
-    if not ids:
-        return set()
-    return {r["id"] for r in await pool.fetch(_CLOSED_ALARMS, list(ids), list(OPEN_ALARM))}
+async def _deliver(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber,
+                   since: int | None, principal: Principal) -> None:
+    """Run the socket's sender. A client that went away ends it quietly; any other
+    failure is logged and closes the socket with 1011, so the client reconnects
+    with `since=` and loses nothing, rather than staying open and hearing nothing."""
+    try:
+        await _send(ws, request, sub, since, principal)
+    except ConnectionResetError:
+        return
+    except Exception as exc:
+        if is_db_down(exc):
+            log.warning("event stream lost the database; closing it so the client resumes",
+                        extra={"principal": principal.actor, "err": str(exc)})
+        else:
+            log.exception("event stream failed; closing it so the client resumes",
+                          extra={"principal": principal.actor})
+        with contextlib.suppress(ConnectionResetError):
+            await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"server error")
 
 
 async def _send(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber,
@@ -190,7 +198,7 @@ async def _send(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber
             page = await event_log.since(pool, sent, min(REPLAY_PAGE, head - sent))
             if not page:
                 break
-            closed = await _closed_alarms(pool, page) if principal.kind == "wall" else set()
+            closed = await closed_alarms(pool, page) if principal.kind == "wall" else set()
             for event in page:
                 if may_see(principal, event):
                     await ws.send_str(wire_for(principal, event, closed))
@@ -225,3 +233,21 @@ async def _send(ws: web.WebSocketResponse, request: web.Request, sub: Subscriber
             continue
         await ws.send_str(wire_for(principal, item))
         sent = item.id
+
+
+async def sockets_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The open event streams, closed when the server stops."""
+    sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+    app[sockets_key] = sockets
+    yield
+    await close_sockets(app)
+
+
+async def close_sockets(app: web.Application) -> None:
+    """Close the event streams when shutdown starts (an on_shutdown hook): aiohttp
+    waits for running handlers (up to 60 s) before cleanup_ctx runs, and a wall's
+    or console's open stream would otherwise hold every restart that long."""
+    sockets = app[sockets_key]
+    for ws in list(sockets):
+        with contextlib.suppress(ConnectionResetError):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")

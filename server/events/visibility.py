@@ -194,3 +194,19 @@ def wire_for(principal: Principal, event: EventRecord,
         return _wall_wire(event, event.subject_type == "alarm"
                           and event.subject_id in closed_alarms)
     return event.wire
+
+
+_CLOSED_ALARMS = """
+SELECT id::text FROM panic_alarms
+WHERE id = ANY($1::bigint[]) AND NOT status = ANY($2::text[])
+"""
+
+
+async def closed_alarms(pool: Any, page: list[EventRecord]) -> set[str]:
+    """Which alarms a replayed page speaks of are closed by now: a wall gets their
+    old events without the owner's name, as it would the closing event."""
+    ids = {int(e.subject_id) for e in page
+           if e.subject_type == "alarm" and e.subject_id.isdigit()}
+    if not ids:
+        return set()
+    return {r["id"] for r in await pool.fetch(_CLOSED_ALARMS, list(ids), list(OPEN_ALARM))}
