@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from limits import parse_many
 
 from server.tickets.calendar import city_holidays_from_env
+from streams.ice import IceConfigError, IceServer, parse_ice_servers
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -37,6 +38,37 @@ def public_origin(raw: str) -> str:
         raise SystemExit(f"pantau: PANTAU_PUBLIC_URL must look like https://pantau.example.org,"
                          f" got {raw!r}")
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def cors_origins(raw: str) -> tuple[str, ...]:
+    """PANTAU_CORS_ORIGINS: origins (`https://app.example.org`), comma- or
+    space-separated, or `*` for any; each reduced as PANTAU_PUBLIC_URL is."""
+    items = raw.replace(",", " ").split()
+    if items == ["*"]:
+        return ("*",)
+    try:
+        return tuple(public_origin(item) for item in items)
+    except SystemExit as exc:
+        raise SystemExit(f"pantau: PANTAU_CORS_ORIGINS lists origins like "
+                         f"https://app.example.org (or is *), got {raw!r}") from exc
+
+
+def _ice_env() -> tuple[IceServer, ...]:
+    try:
+        return parse_ice_servers(os.environ.get("PANTAU_ICE_SERVERS", ""))
+    except IceConfigError as exc:
+        raise SystemExit(f"pantau: PANTAU_ICE_SERVERS: {exc}") from exc
+
+
+def _bool_env(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"pantau: {name} must be true or false, got {raw!r}")
 
 
 def _networks_env(name: str) -> tuple[Network, ...]:
@@ -106,6 +138,16 @@ class Settings:
         "PANTAU_RATE_LAPOR_STATUS", "30/minute;300/hour"))
     rate_open311_key: str = field(default_factory=lambda: _rate_env(
         "PANTAU_RATE_OPEN311_KEY", "10/minute;100/hour"))
+    # Pages on these origins may call the API, WHEP and Open311 with a bearer token
+    # or api_key (CORS, server/cors.py); never with the session cookie.
+    cors_origins: tuple[str, ...] = field(
+        default_factory=lambda: cors_origins(os.environ.get("PANTAU_CORS_ORIGINS", "")))
+    # Open311 reads (public reports only) from a page on any origin.
+    cors_open311_any_origin: bool = field(
+        default_factory=lambda: _bool_env("PANTAU_CORS_OPEN311_ANY_ORIGIN"))
+    # STUN/TURN servers for WHEP (streams/ice.py): aiortc's answerer, the wall page
+    # and every player (Link: rel="ice-server") use them.
+    ice_servers: tuple[IceServer, ...] = field(default_factory=_ice_env)
     start_streams: bool = True
 
     def __post_init__(self) -> None:

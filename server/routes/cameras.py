@@ -100,7 +100,8 @@ async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
     if not app[settings_key].start_streams:
         yield
         return
-    streams = Streams(Relay(relay_settings()))
+    streams = Streams(Relay(relay_settings()),
+                      WhepSessions(ice_servers=app[settings_key].ice_servers))
     streams.relay.health_callback = streams.on_health
     app[services_key]["streams"] = streams
     writer = asyncio.create_task(streams.write_events(), name="camera health events")
@@ -249,19 +250,27 @@ async def whep_offer(request: web.Request) -> web.Response:
         session, answer = await streams.sessions.open(
             feed, offer, token_id=principal_of(request).token_id)
     except WhepError as exc:
-        raise ApiError(exc.status, "whep_rejected", str(exc)) from exc
-    location = f"/whep/sessions/{session.id}"
-    return web.Response(status=201, text=answer, content_type="application/sdp",
-                        headers={"Location": location,
-                                 "Access-Control-Expose-Headers": "Location"})
+        raise ApiError(exc.status, exc.code, str(exc)) from exc
+    response = web.Response(status=201, text=answer, content_type="application/sdp",
+                            headers={"Location": f"/whep/sessions/{session.id}",
+                                     "ETag": session.etag})
+    # The WHEP draft's way to hand a player the STUN/TURN servers (CORS exposes
+    # Location, Link and ETag to players on allowed origins: server/cors.py).
+    for server in streams.sessions.ice_servers:
+        for link in server.link_headers():
+            response.headers.add("Link", link)
+    return response
 
 
 @routes.delete("/whep/sessions/{session_id}")
 @requires(ANY_OPERATOR, kinds=WATCHERS, cookie=True)
 async def whep_delete(request: web.Request) -> web.Response:
+    """End a session: 200, also when it has already ended by itself (the peer
+    closed, ICE failed) within the last 10 minutes, or was deleted before; 404 for
+    an id this server never gave out (or forgot)."""
     streams = streams_of(request)
     sid = request.match_info["session_id"]
-    session = streams.sessions.sessions.get(sid)
+    session = streams.sessions.find(sid)
     if session is None:
         raise not_found("session")
     caller = principal_of(request)
@@ -270,6 +279,18 @@ async def whep_delete(request: web.Request) -> web.Response:
         raise ApiError(403, "forbidden", "not your session")
     await streams.sessions.close(sid)
     return web.Response(status=200)
+
+
+@routes.patch("/whep/sessions/{session_id}")
+@requires(ANY_OPERATOR, kinds=WATCHERS, cookie=True)
+async def whep_patch(request: web.Request) -> web.Response:
+    """Trickle ICE and ICE restarts are not supported: 405 with Allow, as WHEP
+    permits. A trickling player still connects: its connectivity checks teach the
+    server its address (peer-reflexive candidates). An explicit route rather than
+    aiohttp's own 405 so that CORS headers reach a player on another origin."""
+    raise ApiError(405, "method_not_allowed", "this WHEP server does not support trickle "
+                   "ICE or ICE restarts (PATCH); send every candidate in the offer",
+                   headers={"Allow": "DELETE, OPTIONS"})
 
 
 @routes.get("/api/cameras/{camera_id}/snapshot.jpg")

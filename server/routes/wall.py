@@ -39,7 +39,7 @@ from server.board import wall_summary
 from server.browser import set_session_cookie
 from server.client_address import client_address
 from server.errors import ApiError, bad_request, not_found
-from server.keys import pool_key
+from server.keys import pool_key, settings_key
 from server.ratelimit import Limited, Rule, address_key, limits_of, too_many
 from server.routes.public_form import env as page_templates
 from server.validation import Fields, json_body
@@ -352,8 +352,10 @@ async def revoke(request: web.Request) -> web.Response:
 @requires(kinds=("wall",), cookie=True)
 async def wall_me(request: web.Request) -> web.Response:
     p = principal_of(request)
+    # The wall page's RTCPeerConnection uses the STUN/TURN servers WHEP announces.
+    ice = [s.for_browser() for s in request.app[settings_key].ice_servers]
     return web.json_response({"monitor": p.name, "monitor_id": p.monitor_id,
-                              "token_id": p.token_id})
+                              "token_id": p.token_id, "ice_servers": ice})
 
 
 async def _monitor_for(request: web.Request) -> Monitor:

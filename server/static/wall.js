@@ -129,7 +129,8 @@ class Tile {
     clearTimeout(this.retryTimer);
     const camera = this.camera;
     if (!camera || wall.stopped) return;
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    // The STUN/TURN servers the server announces (PANTAU_ICE_SERVERS), none by default.
+    const pc = new RTCPeerConnection({ iceServers: (wall.me && wall.me.ice_servers) || [] });
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.ontrack = (e) => {
