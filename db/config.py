@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlsplit
 
 import asyncpg  # type: ignore[import-untyped]
@@ -51,8 +50,3 @@ async def check_reachable(url: str, timeout: float = 5.0) -> None:
     except asyncpg.PostgresError as exc:
         raise DatabaseUnavailable(f"Postgres at {describe(url)}: {exc}") from exc
     await conn.close()
-
-
-def env_url() -> str | None:
-    url = os.environ.get("DATABASE_URL", "").strip()
-    return validate_url(url) if url else None

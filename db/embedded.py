@@ -54,24 +54,22 @@ class EmbeddedPostgresError(RuntimeError):
 
 
 def default_data_dir() -> Path:
-    """Where Pantau keeps its private data when PANTAU_DATA_DIR is not set.
+    """Where Pantau keeps its private data when PANTAU_DATA_DIR is not set (the
+    default of `DatabaseSettings.data_dir`; this module imports nothing of ours).
 
     As root the `postgres` user must be able to traverse to the cluster, which it
     cannot below /root, so root uses /var/lib/pantau.
     """
-    env = os.environ.get("PANTAU_DATA_DIR")
-    if env:
-        return Path(env).expanduser().resolve()
     if os.geteuid() == 0:
         return Path("/var/lib/pantau")
     xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(xdg) / "pantau"
 
 
-def find_pg_bin() -> Path:
-    """The directory holding initdb/pg_ctl/postgres, or an install hint."""
-    env = os.environ.get("PANTAU_PG_BIN")
-    candidates = [env] if env else list(PG_BIN_CANDIDATES)
+def find_pg_bin(given: Path | None = None) -> Path:
+    """The directory holding initdb/pg_ctl/postgres (`given`: PANTAU_PG_BIN), or an
+    install hint."""
+    candidates = [str(given)] if given else list(PG_BIN_CANDIDATES)
     for cand in candidates:
         if cand and (Path(cand) / "pg_ctl").exists() and (Path(cand) / "initdb").exists():
             return Path(cand)
@@ -134,6 +132,7 @@ class EmbeddedPostgres:
     """One private cluster below `base_dir` (cluster in `pgdata/`, secrets in `db.json`)."""
 
     base_dir: Path
+    pg_bin: Path | None = None  # PANTAU_PG_BIN; None: the usual places
 
     @property
     def pgdata(self) -> Path:
@@ -227,8 +226,8 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         if not (self.pgdata / "postmaster.pid").exists():
             return False
-        proc = self._run([str(find_pg_bin() / "pg_ctl"), "-D", str(self.pgdata), "status"],
-                         check=False)
+        pg_ctl = find_pg_bin(self.pg_bin) / "pg_ctl"
+        proc = self._run([str(pg_ctl), "-D", str(self.pgdata), "status"], check=False)
         return proc.returncode == 0
 
     # -- lifecycle ----------------------------------------------------------------
@@ -238,7 +237,7 @@ class EmbeddedPostgres:
         app's role and database are made by `start`)."""
         if self.initialised:
             return
-        pg_bin = find_pg_bin()
+        pg_bin = find_pg_bin(self.pg_bin)
         self.base_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.base_dir, 0o711 if self.as_root else 0o700)
         if self.as_root:
@@ -275,7 +274,7 @@ class EmbeddedPostgres:
     def start(self, timeout: int = 30) -> str:
         """Start (creating if needed) and return the DATABASE_URL; idempotent."""
         self.init()
-        pg_bin = find_pg_bin()
+        pg_bin = find_pg_bin(self.pg_bin)
         if not self.is_running():
             data = self._load_secrets()
             port = int(data["port"])  # type: ignore[call-overload]
@@ -327,7 +326,7 @@ class EmbeddedPostgres:
         """Stop the server if it runs; safe to call twice."""
         if not self.initialised or not self.is_running():
             return
-        self._run([str(find_pg_bin() / "pg_ctl"), "-D", str(self.pgdata), "-m", mode,
+        self._run([str(find_pg_bin(self.pg_bin) / "pg_ctl"), "-D", str(self.pgdata), "-m", mode,
                    "-w", "stop"])
 
     def destroy(self) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from db.embedded import default_data_dir
+from db.settings import DatabaseSettings
 
 log = logging.getLogger("pantau.vault")
 
@@ -83,8 +83,8 @@ def new_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def key_path() -> Path:
-    return default_data_dir() / KEY_FILE
+def key_path(settings: DatabaseSettings | None = None) -> Path:
+    return (settings or DatabaseSettings()).data_dir / KEY_FILE
 
 
 def _parse(text: str, sep: str) -> tuple[str, ...]:
@@ -94,20 +94,23 @@ def _parse(text: str, sep: str) -> tuple[str, ...]:
 _cache: dict[tuple[object, ...], ServerKey] = {}
 
 
-def server_key(*, create: bool = False) -> ServerKey:
-    """The server key. `create`: make the key file when there is none (for the
-    callers that seal; a reader that finds no key must say so, not invent one).
+def server_key(settings: DatabaseSettings | None = None, *, create: bool = False
+               ) -> ServerKey:
+    """The server key of `settings` (the server passes its own; None: read them
+    now). `create`: make the key file when there is none (for the callers that
+    seal; a reader that finds no key must say so, not invent one).
 
     The file is re-read when it changes, so a running server follows
     `pantau secrets rotate-key` without a restart.
     """
-    env = os.environ.get(KEY_ENV, "").strip()
+    settings = settings or DatabaseSettings()
+    env = settings.secret_keys
     if env:
         cached = _cache.get(("env", env))
         if cached is None:
             cached = _cache[("env", env)] = ServerKey(_parse(env, ","), KEY_ENV)
         return cached
-    path = key_path()
+    path = key_path(settings)
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -140,10 +143,10 @@ def _write_new(path: Path) -> None:
                     "set %s instead where the data directory does not persist", path, KEY_ENV)
 
 
-def write_key_file(keys: tuple[str, ...]) -> Path:
+def write_key_file(keys: tuple[str, ...], settings: DatabaseSettings | None = None) -> Path:
     """Replace the key file atomically (0600) with `keys`, newest first."""
     ServerKey(keys, "the new key list")  # validate before touching the file
-    path = key_path()
+    path = key_path(settings)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

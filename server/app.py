@@ -16,7 +16,7 @@ from server.browser import hide_server_banner, security_headers
 from server.errors import error_middleware
 from server.events import routes as events
 from server.events.hub import hub_ctx
-from server.keys import pool_key, services_key, settings_key
+from server.keys import pool_key, services_key, settings_key, streams_enabled_key
 from server.ratelimit import rate_limits_ctx
 from server.routes import alarms as alarm_routes
 from server.routes import auth, board, cameras, health, people, wall
@@ -50,11 +50,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await close_orm()
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, start_streams: bool = True) -> web.Application:
     # Open311's own error format inside ours: its clients parse nothing else.
     app = web.Application(middlewares=[error_middleware, open311_errors],
                           client_max_size=2 * 1024 * 1024)
     app[settings_key] = settings
+    app[streams_enabled_key] = start_streams
     app[services_key] = {}
     calendar.use_city_holidays(settings.city_holidays)
     app.cleanup_ctx.extend([_database, hub_ctx, events.sockets_ctx, cameras.streams_ctx,

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from server.events.hub import Hub
 
 settings_key = web.AppKey("settings", Settings)
+# False: the app runs without the camera relay (tests that need no video).
+streams_enabled_key = web.AppKey("streams_enabled", bool)
 pool_key = web.AppKey("pool", asyncpg.Pool)
 hub_key: web.AppKey[Hub] = web.AppKey("hub")
 # Subsystems registered by later parts (streams relay, schedulers) by name.

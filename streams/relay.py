@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from streams.h264 import CLOCK_RATE, AccessUnit, parameter_sets, profile_of, with_parameter_sets
@@ -53,14 +54,16 @@ class RelaySettings:
     backoff_min: float = 0.25
     backoff_max: float = 2.0     # cameras come back quickly; retrying is one TCP connect
     viewer_queue: int = 30
+    clip_cache: Path | None = None  # synthetic cameras' encoded clips (PANTAU_CLIP_CACHE)
 
 
 HealthCallback = Callable[[int, Health, Health], None]
 SourceFactory = Callable[[CameraConfig], Source]
 
 
-def default_source(cam: CameraConfig) -> Source:
-    return source_for(cam.source_kind, cam.source_url, name=cam.name, label=cam.label)
+def default_source(cam: CameraConfig, clip_cache: Path | None = None) -> Source:
+    return source_for(cam.source_kind, cam.source_url, name=cam.name, label=cam.label,
+                      clip_cache=clip_cache)
 
 
 @dataclass
@@ -294,11 +297,12 @@ class Relay:
 
     def __init__(self, settings: RelaySettings | None = None,
                  on_health: HealthCallback | None = None,
-                 make_source: SourceFactory = default_source):
+                 make_source: SourceFactory | None = None):
         self.settings = settings or RelaySettings()
         # Public so the owner can attach itself after building the relay.
         self.health_callback: HealthCallback = on_health or (lambda *_: None)
-        self._make_source = make_source
+        clips = self.settings.clip_cache
+        self._make_source = make_source or (lambda cam: default_source(cam, clips))
         self.feeds: dict[int, CameraFeed] = {}
         self._closing: set[asyncio.Task[None]] = set()
 

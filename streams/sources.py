@@ -224,8 +224,10 @@ class FileSource(_PyAvSource):
         return av.open(self.path)
 
 
-def source_for(kind: str, url: str, *, name: str = "", label: str = "") -> Source:
-    """The source for a camera row (`source_kind`, `source_url`)."""
+def source_for(kind: str, url: str, *, name: str = "", label: str = "",
+               clip_cache: Path | None = None) -> Source:
+    """The source for a camera row (`source_kind`, `source_url`); `clip_cache`:
+    where synthetic cameras keep their encoded clips."""
     from streams.synthetic import SyntheticSource
 
     if kind == "rtsp":
@@ -237,7 +239,7 @@ def source_for(kind: str, url: str, *, name: str = "", label: str = "") -> Sourc
         return FileSource(path)
     if kind == "synthetic":
         seed = url.removeprefix("synthetic://") or name
-        return SyntheticSource(name or seed, label, seed=seed)
+        return SyntheticSource(name or seed, label, seed=seed, cache=clip_cache)
     raise SourceError(f"unknown source kind {kind!r}")
 
 

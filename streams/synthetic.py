@@ -91,19 +91,17 @@ CLIP_FORMAT = 1  # bump when drawing or encoding changes, so old cached clips ar
 _UNIT_HEADER = struct.Struct(">IQB")  # length, pts, keyframe
 
 
-def clip_cache_dir() -> Path:
-    """Where encoded clips are kept between runs (PANTAU_CLIP_CACHE to move it)."""
-    given = os.environ.get("PANTAU_CLIP_CACHE")
-    if given:
-        return Path(given)
+def default_clip_cache() -> Path:
+    """Where encoded clips are kept between runs unless PANTAU_CLIP_CACHE (the
+    server's `clip_cache` setting, handed down) moves them."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "pantau" / "clips"
 
 
-def _cache_path(name: str, label: str, seed: str) -> Path:
+def _cache_path(name: str, label: str, seed: str, cache: Path | None) -> Path:
     digest = hashlib.sha256(
         f"{CLIP_FORMAT}|{WIDTH}x{HEIGHT}@{FPS}|{LOOP_SECONDS}|{name}|{label}|{seed}".encode())
-    return clip_cache_dir() / f"{digest.hexdigest()[:32]}.clip"
+    return (cache or default_clip_cache()) / f"{digest.hexdigest()[:32]}.clip"
 
 
 def _load_cached(path: Path) -> Clip | None:
@@ -146,18 +144,18 @@ def forget_clips() -> None:
         _clips.clear()
 
 
-def encode_clip(name: str, label: str, seed: str) -> Clip:
+def encode_clip(name: str, label: str, seed: str, cache: Path | None = None) -> Clip:
     """Draw and encode one camera's loop, or load it from the clip cache.
 
     Encoding costs ~0.3 s of CPU per camera; 24 cameras starting together on two
     cores would keep a wall black for seconds on every server start, so clips are
-    cached on disk as well as in memory.
+    cached on disk as well as in memory (in `cache`, default_clip_cache() if None).
     """
     key = (name, label, seed)
     with _clip_lock:
         if key in _clips:
             return _clips[key]
-        path = _cache_path(name, label, seed)
+        path = _cache_path(name, label, seed, cache)
         cached = _load_cached(path)
         if cached is not None:
             _clips[key] = cached
@@ -194,8 +192,10 @@ def encode_clip(name: str, label: str, seed: str) -> Clip:
 class SyntheticSource:
     """Replays a camera's clip in real time, timestamps rising across loops."""
 
-    def __init__(self, name: str, label: str = "", *, seed: str = "") -> None:
+    def __init__(self, name: str, label: str = "", *, seed: str = "",
+                 cache: Path | None = None) -> None:
         self.name, self.label, self.seed = name, label, seed or name
+        self.cache = cache
         self.description = f"synthetic://{self.seed}"
         self._params = b""
 
@@ -203,7 +203,8 @@ class SyntheticSource:
         return self._params
 
     async def frames(self) -> AsyncIterator[AccessUnit]:
-        clip = await asyncio.to_thread(encode_clip, self.name, self.label, self.seed)
+        clip = await asyncio.to_thread(encode_clip, self.name, self.label, self.seed,
+                                       self.cache)
         self._params = clip.params
         start = time.monotonic()
         offset = 0

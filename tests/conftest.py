@@ -204,8 +204,8 @@ async def start_app(db_url: str, *, port: int = 0, start_streams: bool = False,
     `prepare` may adjust the app (e.g. faster timers) before it starts."""
     from server.app import create_app
 
-    app = create_app(Settings(database_url=db_url, log_format="text",
-                              start_streams=start_streams))
+    app = create_app(Settings(database_url=db_url, log_format="text"),
+                     start_streams=start_streams)
     if prepare is not None:
         prepare(app)
     srv = TestServer(app, host="127.0.0.1", port=port)

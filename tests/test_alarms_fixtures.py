@@ -51,6 +51,14 @@ async def client_for(srv: TestServer) -> AsyncIterator[Api]:
 
 
 MakeApi = Callable[..., Awaitable[Api]]
+# The app behind each Api that alarm_api made, by its base URL.
+_APPS: dict[str, web.Application] = {}
+
+
+def app_of(api: Api) -> web.Application:
+    """The running application an `alarm_api()` client talks to (to change its
+    settings as a restart with other settings would)."""
+    return _APPS[api.base]
 
 
 @pytest.fixture
@@ -63,12 +71,14 @@ async def alarm_api(db_url: str) -> AsyncIterator[MakeApi]:
         srv = await srv_cm.__aenter__()
         api_cm = client_for(srv)
         api = await api_cm.__aenter__()
+        _APPS[api.base] = srv.app
         stack.extend([srv_cm, api_cm])
         return api
 
     yield make
     for cm in reversed(stack):
         await cm.__aexit__(None, None, None)
+    _APPS.clear()
 
 
 async def enrol(api: Api, code: str, *, contacts: list[dict[str, str]] | None = None,

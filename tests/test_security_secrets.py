@@ -12,11 +12,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 
 from db.seed.demo import DEMO_DEVICES, demo_device_secret
 from db.vault import KEY_ENV, ServerKey, VaultError, new_key, server_key, write_key_file
+from server.keys import settings_key
 from tests.conftest import PROJECT_ROOT
-from tests.test_alarms_fixtures import MakeApi, alarm_api, device, enrol
+from tests.test_alarms_fixtures import MakeApi, alarm_api, app_of, device, enrol
 
 __all__ = ["alarm_api"]
 
@@ -120,7 +122,8 @@ async def test_rotating_an_environment_key_with_reseal(
     monkeypatch.setenv(KEY_ENV, f"{fresh},{old}")  # every process: NEW,OLD
     code, out, err = await pantau("secrets", "reseal", env=env | {KEY_ENV: f"{fresh},{old}"})
     assert code == 0 and "sealed 5 device secret(s)" in out, err
-    monkeypatch.setenv(KEY_ENV, fresh)  # then NEW alone
+    monkeypatch.setenv(KEY_ENV, fresh)  # then NEW alone, every process restarted
+    api = await alarm_api()
     assert (await device(api, "braga-33", secret).press()).status == 201
 
 
@@ -134,8 +137,10 @@ async def test_a_wrong_or_missing_key_fails_clearly_and_nothing_is_lost(
 
     # A wrong key: the press is answered 503 (the unit keeps retrying, it is not
     # told its secret is bad), the log says why, and once the key is back the same
-    # press (same Idempotency-Key) is raised once.
-    monkeypatch.setenv(KEY_ENV, new_key())
+    # press (same Idempotency-Key) is raised once. The server reads its key from
+    # its settings, read once at start: the test swaps the running app's.
+    settings = app_of(api)[settings_key]
+    settings.secret_key = SecretStr(new_key())
     unit = device(api, "braga-34", secret, first_backoff_s=0.1, max_backoff_s=0.3)
     status, body = await unit.send("POST", "/api/alarms", {}, {"Idempotency-Key": "k-34"})
     assert status == 503 and body["error"] == "server_key_unavailable"
@@ -144,7 +149,7 @@ async def test_a_wrong_or_missing_key_fails_clearly_and_nothing_is_lost(
     retrying = asyncio.create_task(unit.press(key="k-34", deadline_s=30))
     await asyncio.sleep(0.5)
     assert not retrying.done()
-    monkeypatch.setenv(KEY_ENV, right)
+    settings.secret_key = SecretStr(right)
     result = await retrying
     assert result.status == 201 and result.statuses[0] == 503
     conn = await asyncpg.connect(db_url)

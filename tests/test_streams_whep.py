@@ -4,7 +4,6 @@ DELETE after the peer closed, and an offer without H.264 told why."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -63,8 +62,8 @@ async def wapi(db_url: str, stun_server: tuple[StunServer, int]
     _, port = stun_server
 
     def configure(app: web.Application) -> None:
-        app[settings_key] = dataclasses.replace(
-            app[settings_key], ice_servers=(IceServer((f"stun:127.0.0.1:{port}",)),))
+        app[settings_key] = app[settings_key].model_copy(
+            update={"ice_servers": (IceServer((f"stun:127.0.0.1:{port}",)),)})
 
     srv = await start_app(db_url, start_streams=True, prepare=configure)
     async with aiohttp.ClientSession() as session:

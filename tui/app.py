@@ -22,8 +22,9 @@ from tui.client import ApiClient, ApiError, EventStream, StreamState, StreamStat
 from tui.commands import PantauCommands
 from tui.i18n import t
 from tui.ops import TicketOps
+from tui.settings import ConsoleSettings
 from tui.store import TicketStore
-from tui.tickets import Clock, Ticket, utcnow
+from tui.tickets import Clock, Ticket, use_time_zone, utcnow
 
 TicketListener = Callable[[set[int]], None]
 
@@ -67,8 +68,10 @@ class PantauApp(App[None]):
     reference_loaded: reactive[int] = reactive(0)
 
     def __init__(self, server_url: str, *, language: str | None = None,
-                 clock: Clock = utcnow) -> None:
+                 clock: Clock = utcnow, settings: ConsoleSettings | None = None) -> None:
         super().__init__()
+        self.settings = settings or ConsoleSettings()
+        use_time_zone(self.settings.tz)
         self.server_url = server_url.rstrip("/")
         self.server_label = self.server_url.split("://", 1)[-1]
         self.forced_language = language
@@ -91,12 +94,12 @@ class PantauApp(App[None]):
 
     # -- session --------------------------------------------------------------------------
     def on_mount(self) -> None:
-        self.set_keymap(config.load_keymap())
+        self.set_keymap(config.load_keymap(self.settings.config_dir))
         self.begin()
 
     def begin(self) -> None:
         """Resume the saved session for this server, or ask to sign in."""
-        stored = config.load_token(self.server_url)
+        stored = config.load_token(self.server_url, self.settings.config_dir)
         if stored is None:
             self.show_login()
             return
@@ -116,7 +119,7 @@ class PantauApp(App[None]):
             await self.refresh_person()
         except ApiError as exc:
             if exc.status in (401, 403):
-                config.clear_token()
+                config.clear_token(self.settings.config_dir)
                 self.show_login(exc.message)
                 return
         self.start_session()
@@ -159,7 +162,8 @@ class PantauApp(App[None]):
         self.person = dict(body.get("person") or {})
         config.save_token(config.StoredToken(self.server_url, body["token"],
                                              str(body.get("expires_at", "")),
-                                             str(self.person.get("username", ""))))
+                                             str(self.person.get("username", ""))),
+                           self.settings.config_dir)
         if not self.forced_language:
             i18n.set_language(self.person.get("language"))
         self.start_session()
@@ -218,7 +222,7 @@ class PantauApp(App[None]):
         was_live = self.stream_status.state == StreamState.LIVE
         self.stream_status = status
         if status.state == StreamState.SIGNED_OUT:
-            config.clear_token()
+            config.clear_token(self.settings.config_dir)
             self.show_login(t("conn.signed_out"))
         elif status.state == StreamState.LIVE and not was_live:
             self.on_reconnected()

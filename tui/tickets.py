@@ -7,7 +7,6 @@ what "most urgent" means, and so it is cheap to test.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tui.i18n import t
+from tui.settings import ROOM_TZ
 
 Ticket = dict[str, Any]
 Clock = Callable[[], datetime]
@@ -23,8 +23,15 @@ OPEN_STATUSES = ("new", "triaged", "routed", "acknowledged", "in_progress")
 UNACKNOWLEDGED = ("new", "triaged", "routed")
 
 
-# The command center runs on Jakarta time whatever the SSH client's machine says.
-DISPLAY_TZ = ZoneInfo(os.environ.get("PANTAU_TZ", "Asia/Jakarta"))
+# The command center runs on room time whatever the SSH client's machine says;
+# the app sets it from its settings (PANTAU_TZ) when it starts.
+_room_tz = ZoneInfo(ROOM_TZ)
+
+
+def use_time_zone(name: str) -> None:
+    """Show times in `name` from now on (ConsoleSettings.tz, validated there)."""
+    global _room_tz
+    _room_tz = ZoneInfo(name)
 
 
 def utcnow() -> datetime:
@@ -34,7 +41,7 @@ def utcnow() -> datetime:
 def local(value: str | None, fmt: str, missing: str = "--") -> str:
     """An ISO timestamp as room time (Asia/Jakarta unless PANTAU_TZ says otherwise)."""
     at = parse_time(value)
-    return at.astimezone(DISPLAY_TZ).strftime(fmt) if at else missing
+    return at.astimezone(_room_tz).strftime(fmt) if at else missing
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from db import events
 from db.models.alarms import CONTACT_CHANNELS
+from db.settings import DatabaseSettings
 from db.vault import ServerKey, VaultError, server_key
 from server.alarms.lifecycle import device_back_online, touch_device
 
@@ -124,7 +125,8 @@ async def get_device(conn: BaseDBAsyncClient, code: str) -> dict[str, Any] | Non
 
 async def enrol(*, code: str, owner_name: str, lat: float, lon: float, owner_kind: str = "citizen",
                 address: str = "", district_code: str | None = None,
-                contacts: object = (), actor: str, secret: str | None = None) -> Enrolment:
+                contacts: object = (), actor: str, secret: str | None = None,
+                settings: DatabaseSettings | None = None) -> Enrolment:
     """Register a device and return its secret (the only time it is shown).
 
     `secret` is for the demo seed's published secrets only; real enrolments draw one.
@@ -157,7 +159,7 @@ async def enrol(*, code: str, owner_name: str, lat: float, lon: float, owner_kin
             " sealed_secret, contacts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)"
             " ON CONFLICT (code) DO NOTHING RETURNING id",
             [code, owner_name.strip(), owner_kind, address.strip(), district_id, lat, lon,
-             server_key(create=True).seal(secret), json.dumps(checked)])
+             server_key(settings, create=True).seal(secret), json.dumps(checked)])
         if not rows:
             raise DeviceError(f"device {code!r} is already enrolled", "code", status=409)
         device = await get_device(tx, code)
@@ -168,13 +170,14 @@ async def enrol(*, code: str, owner_name: str, lat: float, lon: float, owner_kin
     return Enrolment(device, secret)
 
 
-async def rotate_secret(code: str, *, actor: str) -> Enrolment:
+async def rotate_secret(code: str, *, actor: str, settings: DatabaseSettings | None = None
+                        ) -> Enrolment:
     """A new secret; the old one stops verifying at once (a lost or cloned unit)."""
     secret = new_secret()
     async with in_transaction() as tx:
         rows = await tx.execute_query_dict(
             "UPDATE devices SET sealed_secret = $2, secret_rotated_at = now() WHERE code = $1"
-            " RETURNING id", [code, server_key(create=True).seal(secret)])
+            " RETURNING id", [code, server_key(settings, create=True).seal(secret)])
         if not rows:
             raise DeviceError(f"no device {code!r}", "code", status=404)
         device = await get_device(tx, code)
@@ -209,7 +212,7 @@ async def unreadable_secrets(conn: BaseDBAsyncClient, key: ServerKey) -> list[st
     return bad
 
 
-async def check_server_key() -> str | None:
+async def check_server_key(settings: DatabaseSettings | None = None) -> str | None:
     """At start: a one-line reason the device secrets cannot be opened, or None.
 
     A lost or wrong key must be seen when the server starts, not at the first
@@ -219,7 +222,7 @@ async def check_server_key() -> str | None:
         if not rows[0]["n"]:
             return None
         try:
-            key = server_key()
+            key = server_key(settings)
         except VaultError as exc:
             return str(exc)
         bad = await unreadable_secrets(tx, key)

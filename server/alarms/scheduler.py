@@ -26,7 +26,7 @@ from server.alarms.devices import check_server_key, mark_offline
 from server.alarms.escalation import escalate_due
 from server.alarms.lifecycle import link_missing_tickets
 from server.alarms.raising import AlarmRaiser, TicketLinker
-from server.keys import pool_key
+from server.keys import pool_key, settings_key
 
 log = logging.getLogger("pantau.alarms")
 
@@ -36,10 +36,10 @@ PURGE_EVERY_S = 10.0
 
 
 def setup_alarms(app: web.Application) -> None:
-    """Give the app its alarm configuration (from the environment unless already set)
+    """Give the app its alarm configuration (from its settings unless already set)
     and the scheduler. Called by create_app; tests replace app[alarm_config_key]."""
     if alarm_config_key not in app:
-        app[alarm_config_key] = AlarmConfig()
+        app[alarm_config_key] = AlarmConfig.from_settings(app[settings_key])
     app[outbox_wake_key] = asyncio.Event()
     app.cleanup_ctx.append(alarm_scheduler)
 
@@ -94,7 +94,7 @@ async def _sender(cfg: AlarmConfig, wake: asyncio.Event) -> None:
 async def alarm_scheduler(app: web.Application) -> AsyncIterator[None]:
     cfg = app[alarm_config_key]
     try:
-        problem = await check_server_key()
+        problem = await check_server_key(app[settings_key])
     except Exception as exc:  # the database may be away at start; the server still runs
         problem = None
         log.warning("could not check the server key", extra={"err": str(exc)})

@@ -40,7 +40,7 @@ from server.auth import (
 )
 from server.client_address import client_address
 from server.errors import ApiError
-from server.keys import pool_key
+from server.keys import pool_key, settings_key
 
 log = logging.getLogger("pantau.devices")
 
@@ -113,7 +113,7 @@ async def authenticate_device(request: web.Request) -> Principal:
     # Open a sealed secret and compare a signature even for an unknown device, so
     # timing does not tell an attacker which device codes exist.
     try:
-        vault = server_key()
+        vault = server_key(request.app[settings_key])
         secret = vault.open(row["sealed_secret"] if row is not None else _decoy(vault))
     except VaultError as exc:
         # The server's fault, not the device's: 503 keeps the unit retrying its

@@ -19,6 +19,7 @@ def main() -> None:
 
 def _register() -> None:
     from server.cli import (
+        config,
         console,
         database,
         devices,
@@ -32,7 +33,7 @@ def _register() -> None:
     )
 
     for module in (run, database, users, console, wallterm, walls, shifts, devices, secrets,
-                   reports):
+                   reports, config):
         for command in module.COMMANDS:
             main.add_command(command)
 

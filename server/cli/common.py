@@ -1,18 +1,23 @@
-"""What every command shares: finding the database, and errors as one clear line."""
+"""What every command shares: its settings, finding the database, and errors as one
+clear line."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from db.config import DatabaseUnavailable, check_reachable, env_url
-from db.embedded import EmbeddedPostgres, EmbeddedPostgresError, default_data_dir
+from db.config import DatabaseUnavailable, check_reachable
+from db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from db.settings import SettingsError
+from server.settings import Settings
+
+if TYPE_CHECKING:
+    from tui.settings import ConsoleSettings
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 T = TypeVar("T")
@@ -25,9 +30,55 @@ class Database:
     started_here: bool = False
 
 
+_SETTINGS = "pantau.settings"
+_FLAGS = "pantau.flags"
+
+
+def command_settings(**flags: Any) -> Settings:
+    """This command's settings: the environment with its flags on top (a flag left
+    out is None), read once per command and handed to what it calls. A bad value
+    is one line and exit status 1."""
+    ctx = click.get_current_context(silent=True)
+    given = {k: v for k, v in flags.items() if v is not None}
+    meta = ctx.meta if ctx is not None else {}
+    if _SETTINGS in meta and given.items() <= meta[_FLAGS].items():
+        return meta[_SETTINGS]
+    given = {**meta.get(_FLAGS, {}), **given}
+    try:
+        settings = Settings(**given)
+    except SettingsError as exc:
+        raise fail(str(exc.code).removeprefix("pantau: ")) from None
+    meta[_SETTINGS], meta[_FLAGS] = settings, given
+    return settings
+
+
+def console_settings(**flags: Any) -> ConsoleSettings:
+    """The console's settings (`tui.settings`) with the command's flags on top."""
+    from pydantic import ValidationError
+
+    from db.settings import one_line
+    from tui.settings import ConsoleSettings
+
+    given = {k: v for k, v in flags.items() if v is not None}
+    try:
+        settings = ConsoleSettings(**given)
+    except ValidationError as exc:
+        raise fail(one_line(ConsoleSettings, exc).removeprefix("pantau: ")) from None
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta["pantau.console_flags"] = given
+    return settings
+
+
+def command_flags() -> dict[str, Any]:
+    """The flags this command passed into its settings (for `pantau config`)."""
+    ctx = click.get_current_context(silent=True)
+    return dict(ctx.meta.get(_FLAGS, {})) if ctx is not None else {}
+
+
 def database_url_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--database-url", envvar="DATABASE_URL", default=None, metavar="URL",
+        "--database-url", default=None, metavar="URL",
         help="Postgres URL (env DATABASE_URL). Default: the private cluster of `pantau up`.",
     )(f)
 
@@ -40,17 +91,18 @@ def fail(message: str) -> click.ClickException:
 def database(url: str | None, *, start_embedded: bool = False) -> Iterator[Database]:
     """Yield a reachable database, starting the private cluster when allowed.
 
-    Any failure becomes one line on stderr and exit status 1, never a traceback.
+    `url`: the command's --database-url (None: DATABASE_URL, else the private
+    cluster). Any failure becomes one line on stderr and exit status 1, never a
+    traceback.
     """
-    if url is not None:
-        os.environ["DATABASE_URL"] = url
+    settings = command_settings(database_url=url)
     try:
-        explicit = env_url()
+        explicit = settings.database_url
         if explicit:
             asyncio.run(check_reachable(explicit))
             yield Database(explicit)
             return
-        cluster = EmbeddedPostgres(default_data_dir())
+        cluster = EmbeddedPostgres(settings.data_dir, settings.pg_bin)
         if not cluster.initialised and not start_embedded:
             raise fail("DATABASE_URL is not set and there is no local database yet: "
                        "run `pantau up` once, or set DATABASE_URL")

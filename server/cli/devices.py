@@ -19,6 +19,7 @@ import click
 
 from server.cli.common import (
     CONTEXT_SETTINGS,
+    command_settings,
     database,
     database_url_option,
     fail,
@@ -31,9 +32,7 @@ SECRETS_FILE = "device-secrets.json"
 
 
 def secrets_path() -> Path:
-    from db.embedded import default_data_dir
-
-    return default_data_dir() / SECRETS_FILE
+    return command_settings().data_dir / SECRETS_FILE
 
 
 def load_secrets(path: Path) -> dict[str, str]:
@@ -120,7 +119,8 @@ def enrol_cmd(database_url: str | None, code: str, owner: str, kind: str, addres
     parsed = [parse_contact(c) for c in contacts]
     made = on_database(database_url, lambda: enrol(
         code=code, owner_name=owner, owner_kind=kind, address=address,
-        district_code=district, lat=lat, lon=lon, contacts=parsed, actor="cli"),
+        district_code=district, lat=lat, lon=lon, contacts=parsed, actor="cli",
+        settings=command_settings()),
         (DeviceError,))
     click.echo(f"enrolled {made.device['code']} ({made.device['owner_name']})")
     click.echo(f"secret: {made.secret}")
@@ -161,7 +161,9 @@ def rotate_cmd(database_url: str | None, code: str, no_save: bool) -> None:
     """Give a device a new secret; the old one stops working at once."""
     from server.alarms.devices import DeviceError, rotate_secret
 
-    made = on_database(database_url, lambda: rotate_secret(code, actor="cli"), (DeviceError,))
+    settings = command_settings(database_url=database_url)
+    made = on_database(database_url, lambda: rotate_secret(code, actor="cli", settings=settings),
+                       (DeviceError,))
     click.echo(f"new secret for {code}: {made.secret}")
     click.echo(_kept(no_save, code, made.secret))
 
@@ -228,7 +230,7 @@ def press_cmd(code: str, server_url: str | None, secret: str | None, lat: float 
     if (lat is None) != (lon is None):
         raise click.UsageError("give both --lat and --lon, or neither")
     secret = resolve_secret(code, secret)
-    server = resolve_server(server_url)
+    server = resolve_server(command_settings(server=server_url))
     click.echo(f"pressing {code} at {server.url} (address from {server.source}) ...", err=True)
     try:
         result = asyncio.run(_as_device(server.url, code, secret, "press", lat=lat, lon=lon,
@@ -257,7 +259,7 @@ def heartbeat_cmd(code: str, server_url: str | None, secret: str | None) -> None
     from server.alarms.client import DeviceRefused, GaveUp
 
     secret = resolve_secret(code, secret)
-    server = resolve_server(server_url)
+    server = resolve_server(command_settings(server=server_url))
     try:
         result = asyncio.run(_as_device(server.url, code, secret, "heartbeat"))
     except (DeviceRefused, GaveUp) as exc:

@@ -30,15 +30,10 @@ from typing import Any
 
 import click
 
+from server.settings import Settings
+
 LOCK_FILE = "up.lock"
 ADDRESS_FILE = "server.json"
-DEFAULT_PORT = 8080
-
-
-def data_dir() -> Path:
-    from db.embedded import default_data_dir
-
-    return default_data_dir()
 
 
 class AlreadyRunning(Exception):
@@ -106,37 +101,29 @@ class ServerChoice:
     source: str  # said to the user: where the address came from
 
 
-def server_from_env() -> ServerChoice:
-    """Where the clients go when no --server / PANTAU_SERVER is given."""
-    recorded = recorded_address(data_dir())
+def resolve_server(settings: Settings) -> ServerChoice:
+    """Where a client command goes: the settings' `server` (--server or
+    PANTAU_SERVER), else the address the running `pantau up` of the data
+    directory recorded, else PANTAU_HOST/PANTAU_PORT (127.0.0.1:8080 unset)."""
+    if settings.server:
+        return ServerChoice(settings.server, "--server / PANTAU_SERVER")
+    recorded = recorded_address(settings.data_dir)
     if recorded:
         return ServerChoice(recorded, "the running `pantau up`")
-    host = os.environ.get("PANTAU_HOST", "").strip() or "127.0.0.1"
+    host = settings.host.strip() or "127.0.0.1"
     if host in ("0.0.0.0", "::"):
         host = "127.0.0.1"
-    raw = os.environ.get("PANTAU_PORT", "").strip()
-    if raw:
-        try:
-            port = int(raw)
-        except ValueError:
-            raise click.ClickException(f"PANTAU_PORT must be a port number, got {raw!r}"
-                                       ) from None
-        host_part = f"[{host}]" if ":" in host else host
-        return ServerChoice(f"http://{host_part}:{port}", "PANTAU_HOST/PANTAU_PORT")
-    return ServerChoice(f"http://{host}:{DEFAULT_PORT}", "the default")
-
-
-def resolve_server(given: str | None) -> ServerChoice:
-    """`given` (--server or PANTAU_SERVER), else see server_from_env()."""
-    if given and given.strip():
-        return ServerChoice(given.strip().rstrip("/"), "--server / PANTAU_SERVER")
-    return server_from_env()
+    host_part = f"[{host}]" if ":" in host else host
+    url = f"http://{host_part}:{settings.port}"
+    if "port" in settings.from_environment():
+        return ServerChoice(url, "PANTAU_HOST/PANTAU_PORT")
+    return ServerChoice(url, "the default")
 
 
 def server_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """--server for a client command; None means: resolve_server() decides."""
     return click.option(
-        "--server", "server_url", envvar="PANTAU_SERVER", metavar="URL", default=None,
+        "--server", "server_url", metavar="URL", default=None,
         help="Server URL (env PANTAU_SERVER). Default: the running `pantau up` of "
              "PANTAU_DATA_DIR, else http://PANTAU_HOST:PANTAU_PORT (127.0.0.1:8080).")(f)
 

@@ -16,7 +16,14 @@ import click
 from aiohttp import web
 
 from db import migrate
-from server.cli.common import CONTEXT_SETTINGS, database, database_url_option, fail, run_async
+from server.cli.common import (
+    CONTEXT_SETTINGS,
+    command_settings,
+    database,
+    database_url_option,
+    fail,
+    run_async,
+)
 from server.logs import AccessLog, setup_logging
 from server.settings import Settings
 
@@ -27,10 +34,10 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _server_options(f: Callable[..., object]) -> Callable[..., object]:
-    f = click.option("--port", envvar="PANTAU_PORT", default=8080, show_default=True,
-                     type=click.IntRange(0, 65535), help="TCP port (env PANTAU_PORT).")(f)
-    f = click.option("--host", envvar="PANTAU_HOST", default="127.0.0.1", show_default=True,
-                     help="Address to listen on (env PANTAU_HOST).")(f)
+    f = click.option("--port", default=None, type=click.IntRange(0, 65535),
+                     help="TCP port (env PANTAU_PORT; default 8080).")(f)
+    f = click.option("--host", default=None,
+                     help="Address to listen on (env PANTAU_HOST; default 127.0.0.1).")(f)
     return database_url_option(f)
 
 
@@ -79,18 +86,18 @@ def run_server(main: Coroutine[Any, Any, None]) -> None:
 
 @click.command("serve", context_settings=CONTEXT_SETTINGS)
 @_server_options
-def serve(database_url: str | None, host: str, port: int) -> None:
+def serve(database_url: str | None, host: str | None, port: int | None) -> None:
     """Run the server: REST API, event stream, wall pages, camera relay.
 
     Expects a migrated database (`pantau db upgrade`, the Procfile's release step).
     """
-    settings = Settings(host=host, port=port)
+    settings = command_settings(database_url=database_url, host=host, port=port)
     setup_logging(settings.log_format)
     with database(database_url) as db:
         pending = run_async(migrate.pending(db.url))
         if pending:
             raise fail(f"{len(pending)} migration(s) pending: run `pantau db upgrade` first")
-        settings.database_url = db.url
+        settings = settings.model_copy(update={"database_url": db.url})
         with contextlib.suppress(KeyboardInterrupt):
             run_server(serve_until_stopped(settings))
 
@@ -98,7 +105,7 @@ def serve(database_url: str | None, host: str, port: int) -> None:
 @click.command("up", context_settings=CONTEXT_SETTINGS)
 @_server_options
 @click.option("--no-seed", is_flag=True, help="Do not load the demo city.")
-def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
+def up(database_url: str | None, host: str | None, port: int | None, no_seed: bool) -> None:
     """Run the whole system locally: Postgres, migrations, demo city, server.
 
     Without DATABASE_URL a private Postgres is created in PANTAU_DATA_DIR and
@@ -108,7 +115,11 @@ def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
     from server.cli import local
 
     started = time.monotonic()
-    data_dir = local.data_dir()
+    # `pantau up` is for a person at a terminal: its logs are text whatever the
+    # environment says.
+    settings = command_settings(database_url=database_url, host=host, port=port,
+                                log_format="text")
+    data_dir = settings.data_dir
     with contextlib.ExitStack() as held:
         try:
             held.enter_context(local.up_lock(data_dir))
@@ -120,10 +131,9 @@ def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
         # TERM interrupts start-up like Ctrl-C does, so Postgres is stopped below.
         for sig in (signal.SIGHUP, signal.SIGTERM):
             signal.signal(sig, _interrupt)
-        private = not (database_url or "").strip() and not os.environ.get(
-            "DATABASE_URL", "").strip()
+        private = not settings.database_url
         try:
-            _up(database_url, host, port, no_seed, started, data_dir)
+            _up(settings, database_url, no_seed, started)
         except KeyboardInterrupt:
             pass  # interrupted while starting: stop what was started, below
         finally:
@@ -132,7 +142,7 @@ def up(database_url: str | None, host: str, port: int, no_seed: bool) -> None:
             for sig in STOP_SIGNALS:
                 signal.signal(sig, signal.SIG_IGN)
             if private:
-                _stop_private_cluster(data_dir)
+                _stop_private_cluster(settings)
     with contextlib.suppress(Exception):
         click.echo("pantau: stopped", err=True)
 
@@ -141,15 +151,14 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _up(database_url: str | None, host: str, port: int, no_seed: bool, started: float,
-        data_dir: Path) -> None:
+def _up(settings: Settings, database_url: str | None, no_seed: bool, started: float) -> None:
     from db.seed.demo import DEMO_LOGINS, DEMO_OPEN311_KEY, DEMO_PASSWORD, seed_demo
     from server.cli import local
     from server.cli.common import with_orm
     from server.cli.database import progress_printer
 
-    settings = Settings(host=host, port=port, log_format="text")
-    setup_logging("text", logging.WARNING)
+    setup_logging(settings.log_format, logging.WARNING)
+    host, data_dir = settings.host, settings.data_dir
     click.echo("pantau: starting database ...", err=True)
     with database(database_url, start_embedded=True) as db:
         applied = run_async(migrate.upgrade(db.url))
@@ -158,7 +167,7 @@ def _up(database_url: str | None, host: str, port: int, no_seed: bool, started: 
         if not no_seed:
             click.echo("pantau: loading the demo city ...", err=True)
             run_async(with_orm(db.url, lambda: seed_demo(progress_printer())))  # type: ignore[arg-type]
-        settings.database_url = db.url
+        settings = settings.model_copy(update={"database_url": db.url})
 
         me = _command_name()
 
@@ -190,8 +199,8 @@ def _up(database_url: str | None, host: str, port: int, no_seed: bool, started: 
             run_server(serve_until_stopped(settings, banner))
 
 
-def _stop_private_cluster(data_dir: Path) -> None:
-    """Stop the private Postgres of `data_dir` if it runs.
+def _stop_private_cluster(settings: Settings) -> None:
+    """Stop the private Postgres of the data directory if it runs.
 
     This process holds the data directory (up_lock), so a cluster running there
     is this run's, or was left behind by a crashed one: ours to stop either way,
@@ -201,7 +210,7 @@ def _stop_private_cluster(data_dir: Path) -> None:
     """
     from db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
-    cluster = EmbeddedPostgres(data_dir)
+    cluster = EmbeddedPostgres(settings.data_dir, settings.pg_bin)
     try:
         if not (cluster.initialised and cluster.is_running()):
             return

@@ -13,14 +13,19 @@ file PANTAU_DATA_DIR/secret-key (one a line, newest first, 0600). Rotating:
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from typing import Any
 
 import click
 
 from db.vault import KEY_ENV, VaultError, server_key
-from server.cli.common import CONTEXT_SETTINGS, database_url_option, fail, on_database
+from server.cli.common import (
+    CONTEXT_SETTINGS,
+    command_settings,
+    database_url_option,
+    fail,
+    on_database,
+)
 
 
 @click.group("secrets", context_settings=CONTEXT_SETTINGS)
@@ -50,7 +55,7 @@ def status_cmd(database_url: str | None) -> None:
 
     from server.alarms.devices import unreadable_secrets
 
-    key = server_key()
+    key = server_key(command_settings(database_url=database_url))
     click.echo(f"server key: {key.source} ({len(key.keys)} key(s), the first seals)")
 
     async def check() -> tuple[int, list[str]]:
@@ -85,13 +90,14 @@ def rotate_key_cmd(database_url: str | None, keep_old: bool) -> None:
     from db.vault import ServerKey, key_path, new_key, write_key_file
     from server.alarms.devices import reseal_all, unreadable_secrets
 
-    if os.environ.get(KEY_ENV, "").strip():
+    settings = command_settings(database_url=database_url)
+    if settings.secret_keys:
         raise fail(f"{KEY_ENV} is set, so the key file is not used: run `pantau secrets "
                    f"new-key`, set {KEY_ENV}=NEW,OLD everywhere, restart, then "
                    "`pantau secrets reseal`")
-    old = server_key(create=True)
+    old = server_key(settings, create=True)
     fresh = (new_key(), *old.keys)
-    path = write_key_file(fresh)
+    path = write_key_file(fresh, settings)
     click.echo(f"added a new first key to {path} (the old ones still open)")
     newest = ServerKey(fresh[:1], "the new key")
 
@@ -100,7 +106,7 @@ def rotate_key_cmd(database_url: str | None, keep_old: bool) -> None:
         # server that had not yet re-read the file: seal again until none is left.
         count, left = 0, []
         for _ in range(3):
-            count = await reseal_all(server_key())
+            count = await reseal_all(server_key(settings))
             left = await unreadable_secrets(connections.get("default"), newest)
             if not left:
                 break
@@ -112,8 +118,8 @@ def rotate_key_cmd(database_url: str | None, keep_old: bool) -> None:
         raise fail(f"kept the old keys: {', '.join(left[:5])} still need them; run "
                    "`pantau secrets rotate-key` again")
     if not keep_old:
-        write_key_file(fresh[:1])
-        click.echo(f"dropped {len(old.keys)} old key(s); {key_path()} holds one key")
+        write_key_file(fresh[:1], settings)
+        click.echo(f"dropped {len(old.keys)} old key(s); {key_path(settings)} holds one key")
 
 
 @secrets_group.command("reseal")
@@ -124,8 +130,9 @@ def reseal_cmd(database_url: str | None) -> None:
     PANTAU_SECRET_KEY); all or nothing."""
     from server.alarms.devices import reseal_all
 
-    count = on_database(database_url, lambda: reseal_all(server_key()))
-    click.echo(f"sealed {count} device secret(s) with the first key of {server_key().source}")
+    key = server_key(command_settings(database_url=database_url))
+    count = on_database(database_url, lambda: reseal_all(key))
+    click.echo(f"sealed {count} device secret(s) with the first key of {key.source}")
 
 
 COMMANDS = [secrets_group]

@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -26,7 +27,7 @@ from db.models import Camera
 from server.auth import ANY_OPERATOR, forbidden, principal_of, requires
 from server.errors import ApiError, bad_request, not_found
 from server.events.visibility import wall_camera, wall_cameras
-from server.keys import hub_key, pool_key, services_key, settings_key
+from server.keys import hub_key, pool_key, services_key, settings_key, streams_enabled_key
 from streams.health import Health
 from streams.relay import CameraConfig, CameraFeed, Relay, RelaySettings
 from streams.snapshot import SnapshotError, Snapshots
@@ -91,23 +92,24 @@ def camera_config(cam: Camera) -> CameraConfig:
     return CameraConfig(cam.id, cam.code, cam.name, cam.source_kind, cam.source_url, label)
 
 
-def relay_settings() -> RelaySettings:
-    return RelaySettings()
+def relay_settings(app: web.Application) -> RelaySettings:
+    return RelaySettings(clip_cache=app[settings_key].clip_cache)
 
 
 async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The camera relay's lifetime (skipped when Settings.start_streams is False)."""
-    if not app[settings_key].start_streams:
+    """The camera relay's lifetime (skipped when create_app(start_streams=False))."""
+    if not app[streams_enabled_key]:
         yield
         return
-    streams = Streams(Relay(relay_settings()),
+    streams = Streams(Relay(relay_settings(app)),
                       WhepSessions(ice_servers=app[settings_key].ice_servers))
     streams.relay.health_callback = streams.on_health
     app[services_key]["streams"] = streams
     writer = asyncio.create_task(streams.write_events(), name="camera health events")
     revocations = asyncio.create_task(_end_revoked_sessions(app, streams),
                                       name="wall revocations")
-    warm = asyncio.create_task(_prepare_synthetic_clips(), name="synthetic clips")
+    warm = asyncio.create_task(_prepare_synthetic_clips(app[settings_key].clip_cache),
+                               name="synthetic clips")
     yield
     warm.cancel()
     revocations.cancel()
@@ -163,7 +165,7 @@ async def _end_unpermitted(app: web.Application, streams: Streams) -> None:
                      extra={"token_id": s.token_id, "camera": s.camera_id})
 
 
-async def _prepare_synthetic_clips() -> None:
+async def _prepare_synthetic_clips(cache: Path | None) -> None:
     """Encode (or load from the clip cache) every synthetic camera's clip in the
     background, one at a time, so the first wall to open does not wait for 24
     encodes at once. Sources still start only when someone watches."""
@@ -175,7 +177,7 @@ async def _prepare_synthetic_clips() -> None:
         cfg = camera_config(cam)
         seed = cfg.source_url.removeprefix("synthetic://") or cfg.name
         try:
-            await asyncio.to_thread(encode_clip, cfg.name, cfg.label, seed)
+            await asyncio.to_thread(encode_clip, cfg.name, cfg.label, seed, cache)
         except Exception:
             log.exception("could not prepare a synthetic camera", extra={"camera": cfg.code})
 

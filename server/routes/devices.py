@@ -10,6 +10,7 @@ from server.alarms.lifecycle import AlarmError, Replayed
 from server.alarms.signing import device_endpoint, refuse, signature_key
 from server.auth import SUPERVISORS, principal_of, requires, unauthorised
 from server.errors import ApiError, bad_request, not_found
+from server.keys import settings_key
 from server.validation import Fields, json_body
 
 routes = web.RouteTableDef()
@@ -48,7 +49,8 @@ async def enrol_device(request: web.Request) -> web.Response:
     try:
         made = await devices.enrol(code=code, owner_name=owner_name, owner_kind=owner_kind,
                                    address=address, district_code=district, lat=lat, lon=lon,
-                                   contacts=contacts, actor=principal_of(request).actor)
+                                   contacts=contacts, actor=principal_of(request).actor,
+                                   settings=request.app[settings_key])
     except devices.DeviceError as exc:
         raise _error(exc) from exc
     # The only time the secret leaves the server.
@@ -69,7 +71,8 @@ async def show_device(request: web.Request) -> web.Response:
 async def rotate_device_secret(request: web.Request) -> web.Response:
     try:
         made = await devices.rotate_secret(request.match_info["code"],
-                                           actor=principal_of(request).actor)
+                                           actor=principal_of(request).actor,
+                                           settings=request.app[settings_key])
     except devices.DeviceError as exc:
         raise _error(exc) from exc
     return web.json_response({"device": made.device, "secret": made.secret})

@@ -16,7 +16,6 @@ once when the server starts.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -24,7 +23,6 @@ from zoneinfo import ZoneInfo
 import holidays
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-CITY_HOLIDAYS_ENV = "PANTAU_CITY_HOLIDAYS"
 
 # Years are filled in as they are asked about (the package computes them).
 _NATIONAL = holidays.country_holidays("ID")
@@ -41,15 +39,8 @@ def parse_city_holidays(raw: str) -> frozenset[date]:
         try:
             days.add(date.fromisoformat(part))
         except ValueError as exc:
-            raise ValueError(f"{CITY_HOLIDAYS_ENV}: {part!r} is not a YYYY-MM-DD date") from exc
+            raise ValueError(f"{part!r} is not a YYYY-MM-DD date") from exc
     return frozenset(days)
-
-
-def city_holidays_from_env() -> frozenset[date]:
-    try:
-        return parse_city_holidays(os.environ.get(CITY_HOLIDAYS_ENV, ""))
-    except ValueError as exc:
-        raise SystemExit(f"pantau: {exc}") from exc
 
 
 def use_city_holidays(days: Iterable[date]) -> None:

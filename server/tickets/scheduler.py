@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +26,7 @@ from aiohttp import web
 from tortoise.transactions import in_transaction
 
 from db.orm import conn
+from server.keys import settings_key
 from server.tickets import sla, store
 
 log = logging.getLogger("pantau.sla")
@@ -39,15 +39,6 @@ WHERE t.sla_paused_at IS NULL AND (
   OR (t.resolve_breached_at IS NULL AND {sla.RESOLVE_RUNNING_SQL} AND t.resolve_due_at < $1))
 ORDER BY t.id LIMIT {BATCH}
 """
-
-
-def interval_seconds() -> float:
-    raw = os.environ.get("PANTAU_SLA_SCAN_SECONDS", "").strip()
-    try:
-        return float(raw) if raw else 30.0
-    except ValueError as exc:
-        raise SystemExit(f"pantau: PANTAU_SLA_SCAN_SECONDS must be a number, got {raw!r}"
-                         ) from exc
 
 
 async def _raise_one(ticket_id: int, now: datetime) -> dict[str, Any] | None:
@@ -105,7 +96,7 @@ async def _loop(every: float) -> None:
 
 async def sla_scheduler(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the scan loop lives exactly as long as the application."""
-    every = interval_seconds()
+    every = app[settings_key].sla_scan_seconds
     task = asyncio.create_task(_loop(every), name="pantau-sla") if every > 0 else None
     yield
     if task is not None:

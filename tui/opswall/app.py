@@ -30,6 +30,8 @@ from tui.opswall.panels import (
     utcnow,
 )
 from tui.opswall.state import TICKER_KINDS, WallState
+from tui.settings import ConsoleSettings
+from tui.tickets import use_time_zone
 
 BOARD_DEBOUNCE = 0.3
 CAMERA_REFRESH = 5.0
@@ -48,8 +50,11 @@ class OpsWallApp(App[None]):
     ]
 
     def __init__(self, client: ApiClient, *, rotate_seconds: float = 10.0,
-                 clock: Any = None, language: str | None = None) -> None:
+                 clock: Any = None, language: str | None = None,
+                 settings: ConsoleSettings | None = None) -> None:
         super().__init__()
+        self.settings = settings or ConsoleSettings()
+        use_time_zone(self.settings.tz)
         # Set before the panels are composed: the wall is in one language from its
         # first frame (the CLI passes the person's or the monitor's from /api/me).
         i18n.set_language(language)
