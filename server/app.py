@@ -13,6 +13,7 @@ from db.orm import close_orm, init_orm, keep_session
 from db.roles import superuser_warning
 from server.alarms.scheduler import setup_alarms
 from server.browser import hide_server_banner, security_headers
+from server.cors import setup_cors
 from server.errors import error_middleware
 from server.events import routes as events
 from server.events.hub import hub_ctx
@@ -79,4 +80,6 @@ def create_app(settings: Settings, *, start_streams: bool = True) -> web.Applica
     app.add_routes(report_routes.routes)
     # The whole room at a glance, for the terminal operations wall.
     app.add_routes(board.routes)
+    # Last, once every route exists: which of them pages on other origins may call.
+    setup_cors(app, settings)
     return app
