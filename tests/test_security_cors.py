@@ -12,7 +12,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from server.settings import cors_origins
+from db.settings import SettingsError
+from server.settings import Settings
 from tests.conftest import Api, base_of, start_app
 
 APP = "https://app.example.org"
@@ -123,11 +124,14 @@ async def test_no_origin_is_allowed_by_default(api: Api) -> None:
 
 
 def test_origins_setting() -> None:
-    assert cors_origins("") == ()
-    assert cors_origins("*") == ("*",)
-    assert cors_origins("https://A.example.org, http://b.example:8080") == (
+    def origins(raw: str) -> tuple[str, ...]:
+        return Settings(database_url="postgres://x@localhost/x", cors_origins=raw).cors_origins
+
+    assert origins("") == ()
+    assert origins("*") == ("*",)
+    assert origins("https://A.example.org, http://b.example:8080") == (
         "https://a.example.org", "http://b.example:8080")
     for bad in ("a.example.org", "https://a.example/path?x", "*, https://a.example",
                 "javascript:alert(1)"):
-        with pytest.raises(SystemExit):
-            cors_origins(bad)
+        with pytest.raises(SettingsError):
+            origins(bad)
